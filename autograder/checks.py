@@ -1,0 +1,223 @@
+"""Assertions on a `Report`, each raising an exception whose name is the diagnosis.
+
+Every message says what the student's code did, in their terms, and how to fix it.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from autograder import errors
+from autograder.report import Report
+from autograder.runner import run
+
+#: CPU seconds one step may hold the loop before it counts as "no await for too long".
+DEFAULT_MAX_STEP_CPU = 0.1
+_MISSING: Any = object()
+
+
+def _fail(kind: type[errors.CheckFailed], message: str) -> None:
+    raise kind(message) from None
+
+
+def assert_not_tampered(report: Report) -> None:
+    """The clocks, asyncio, the course services and the autograder are the genuine ones."""
+    if report.tampering:
+        names = ", ".join(report.tampering)
+        _fail(errors.TamperingDetected,
+              f"Your code replaced {names}. The checks measure your code with the real "
+              "functions, so replacing them cannot make a check pass. Remove the assignment "
+              "(and restart the kernel) to be graded.")
+
+
+def assert_finished(report: Report) -> None:
+    """The coroutine was a coroutine and it finished, with a value or an exception."""
+    fn = report.function
+    if report.not_awaitable:
+        _fail(errors.NotACoroutineFunction,
+              f"{fn}(...) returned {type(report.result).__name__} {report.result!r:.80}, not a coroutine. "
+              f"Define it with `async def {fn}(...)` so that callers can `await` it.")
+    if report.never_finished == "never gave control back":
+        where = f" It was stopped at {report.stuck_at.describe()}." if report.stuck_at else ""
+        _fail(errors.NeverFinished,
+              f"{fn} never gave control back to the event loop: some code ran without ever "
+              f"reaching an `await` (an endless loop?), so the check had to stop it.{where}")
+    if report.never_finished:
+        _fail(errors.NeverFinished,
+              f"{fn} did not finish: it {report.never_finished}. Something it awaits never "
+              "completes: a future nobody sets, a queue nobody fills, a task waiting for itself, "
+              "or a loop with no exit.")
+
+
+def assert_no_exception(report: Report) -> None:
+    """The student's code did not raise (use `check(..., raises=...)` when it should)."""
+    if report.exception is not None and not report.cancel_requested:
+        _fail(errors.StudentCodeRaised,
+              f"{report.function} raised an exception:\n{report.student_traceback()}")
+
+
+def assert_no_blocking(report: Report, max_step_cpu: float = DEFAULT_MAX_STEP_CPU) -> None:
+    """No call known to block, and no step longer than `max_step_cpu` CPU seconds, on the loop."""
+    if report.blocking:
+        lines = []
+        for call in report.blocking[:5]:
+            where = call.location.describe() if call.location else "code called by yours"
+            times = f" ({call.count} times)" if call.count > 1 else ""
+            lines.append(f"  - {call.what} at {where}{times}\n    Fix: {call.hint}.")
+        _fail(errors.BlockingCallDetected,
+              f"{report.function} blocked the event loop. While a blocking call runs, no other "
+              "task can make any progress:\n" + "\n".join(lines))
+    steps = [s for s in report.long_steps if s.cpu_seconds > max_step_cpu]
+    if steps:
+        step = steps[0]
+        span = ""
+        if step.started_at:
+            span = f" from {step.started_at.describe()}"
+            if step.ended_at and step.ended_at != step.started_at:
+                span += f" to line {step.ended_at.lineno}"
+        elif step.ended_at:
+            span = f", up to {step.ended_at.describe()}"
+        _fail(errors.LoopHeldTooLong,
+              f"{step.task_name or report.function} computed for {step.cpu_seconds:.2f} s of CPU "
+              f"without reaching an `await`{span} (allowed: {max_step_cpu:.2f} s). Every other task "
+              "waited that long. Give the loop a turn with `await asyncio.sleep(0)` every so often "
+              "inside the long loop, or run the computation in an executor.")
+
+
+def assert_all_awaited(report: Report) -> None:
+    """No coroutine was created and dropped without being awaited (the missing `await`)."""
+    if report.unawaited:
+        name, location = report.unawaited[0]
+        where = f" at {location.describe()}" if location else ""
+        more = f" ({len(report.unawaited)} coroutines in all)" if len(report.unawaited) > 1 else ""
+        _fail(errors.CoroutineNeverAwaited,
+              f"The coroutine {name}() was created{where} but never awaited{more}, so it never ran. "
+              f"Calling an `async def` function only creates a coroutine: write `await {name}(...)`, "
+              "or pass it to asyncio.gather / asyncio.create_task.")
+    if isinstance(report.result, (list, tuple)) and any(_is_coroutine(r) for r in report.result):
+        _fail(errors.CoroutineNeverAwaited,
+              f"{report.function} returned coroutine objects instead of their results: you called "
+              "the coroutine functions but never awaited them. Await them, for example with "
+              "`await asyncio.gather(*coroutines)`.")
+    if _is_coroutine(report.result):
+        _fail(errors.CoroutineNeverAwaited,
+              f"{report.function} returned a coroutine object instead of its result: add `await`.")
+
+
+def assert_no_leaked_tasks(report: Report) -> None:
+    """Every task the student started had finished when their function returned."""
+    if report.leaked_tasks:
+        label, location = report.leaked_tasks[0]
+        where = f" (started at {location.describe()})" if location else ""
+        count = len(report.leaked_tasks)
+        _fail(errors.TaskLeaked,
+              f"{report.function} returned while {count} task{'s' if count > 1 else ''} it started "
+              f"{'were' if count > 1 else 'was'} still running, for example {label}{where}. "
+              "Await every task you create (or create them in an `async with asyncio.TaskGroup()` "
+              "block), so that nothing outlives the function and no error is lost.")
+    if report.unretrieved:
+        _fail(errors.TaskLeaked,
+              f"A task of {report.function} failed and nobody awaited it, so its error was lost: "
+              f"{report.unretrieved[0]}. Await every task you create.")
+
+
+def assert_result(report: Report, expected: Any, compare: Callable[[Any, Any], bool] | None = None) -> None:
+    """The function returned `expected` (or `compare(result, expected)` is true)."""
+    ok = compare(report.result, expected) if compare else report.result == expected
+    if not ok:
+        _fail(errors.WrongResult,
+              f"{report.function} returned {report.result!r:.300}\nbut the expected result is "
+              f"{expected!r:.300}")
+
+
+def assert_finishes_within(report: Report, seconds: float) -> None:
+    """The run took at most `seconds` of loop time; explains sequential runs."""
+    if report.loop_time <= seconds:
+        return
+    calls = [c for c in report.calls if c.end is not None]
+    if len(calls) > 1 and report.peak_in_flight == 1:
+        _fail(errors.RanSequentially,
+              f"{report.function} awaited the {len(calls)} {calls[0].name} calls one after another: "
+              f"{report.loop_time:.1f} s of loop time, expected at most {seconds:g} s. Start them "
+              "together with asyncio.gather or a TaskGroup, then wait for all of them.\n"
+              f"When each call ran:\n{report.timeline()}")
+    _fail(errors.TookTooLong,
+          f"{report.function} took {report.loop_time:.2f} s of loop time, expected at most {seconds:g} s."
+          + (f"\nWhen each call ran:\n{report.timeline()}" if calls else ""))
+
+
+def assert_peak_in_flight(report: Report, at_most: int | None = None, at_least: int | None = None) -> None:
+    """The largest number of service calls in flight at once was within the bounds."""
+    peak = report.peak_in_flight
+    if at_most is not None and peak > at_most:
+        _fail(errors.TooManyInFlight,
+              f"{report.function} had {peak} calls in flight at once; the limit is {at_most}. "
+              f"Guard each call with `async with semaphore:` where "
+              f"`semaphore = asyncio.Semaphore({at_most})`, or use a fixed pool of {at_most} workers.\n"
+              f"When each call ran:\n{report.timeline()}")
+    if at_least is not None and peak < at_least:
+        kind = errors.RanSequentially if peak <= 1 else errors.NotConcurrent
+        _fail(kind,
+              f"{report.function} never had more than {peak} call{'s' if peak != 1 else ''} in flight "
+              f"at once; this exercise needs {at_least} at the same time. Start the calls before "
+              "awaiting them (asyncio.gather, create_task or a TaskGroup).\n"
+              f"When each call ran:\n{report.timeline()}")
+
+
+def assert_cancelled_cleanly(report: Report) -> None:
+    """After being cancelled, the coroutine let CancelledError propagate."""
+    if not report.cancel_requested:
+        raise ValueError("assert_cancelled_cleanly needs a run made with cancel_after=...")
+    if not report.was_cancelled:
+        _fail(errors.CancelledErrorSwallowed,
+              f"{report.function} was cancelled but returned normally ({report.result!r:.80}): it "
+              "caught CancelledError and carried on. Clean up in a `finally:` block, or re-raise "
+              "with `raise` at the end of your `except asyncio.CancelledError:` block, so the "
+              "caller's cancellation works.")
+
+
+def _is_coroutine(value: object) -> bool:
+    return type(value).__name__ == "coroutine"
+
+
+def check(
+    func: Callable[..., Any],
+    *args: Any,
+    expected: Any = _MISSING,
+    compare: Callable[[Any, Any], bool] | None = None,
+    within: float | None = None,
+    max_in_flight: int | None = None,
+    min_in_flight: int | None = None,
+    max_step_cpu: float = DEFAULT_MAX_STEP_CPU,
+    raises: type[BaseException] | None = None,
+    clock: str = "virtual",
+    **kwargs: Any,
+) -> Report:
+    """Run `func(*args, **kwargs)` on a private loop and apply every standard check.
+
+    In order: genuine clocks and libraries, it is a coroutine and finishes, no blocking
+    call and no long step, no missing `await`, the result (or the exception `raises`),
+    the loop-time bound `within`, no leaked task, and the in-flight bounds.
+    Returns the `Report` for further checks.
+
+    >>> check(fetch_all, ["a", "b"], expected=["<html>a</html>", "<html>b</html>"], within=1.2)
+    """
+    report = run(func, *args, clock=clock, **kwargs)  # type: ignore[arg-type]
+    assert_not_tampered(report)
+    assert_finished(report)
+    assert_no_blocking(report, max_step_cpu)
+    assert_all_awaited(report)
+    if raises is not None:
+        if not isinstance(report.exception, raises):
+            got = f"raised {type(report.exception).__name__}: {report.exception}" if report.exception \
+                else f"returned {report.result!r:.100}"
+            _fail(errors.WrongResult, f"{report.function} should raise {raises.__name__}, but it {got}.")
+    else:
+        assert_no_exception(report)
+    if expected is not _MISSING:
+        assert_result(report, expected, compare)
+    if within is not None:
+        assert_finishes_within(report, within)
+    assert_no_leaked_tasks(report)
+    if max_in_flight is not None or min_in_flight is not None:
+        assert_peak_in_flight(report, at_most=max_in_flight, at_least=min_in_flight)
+    return report

@@ -1,0 +1,78 @@
+"""Exceptions whose names are diagnoses. Each message is written for the student."""
+from __future__ import annotations
+
+
+class CheckFailed(AssertionError):
+    """Base class: a check found a mistake in the student's code.
+
+    It is an AssertionError so nbgrader counts the test cell as failed, and its message
+    says what happened and how to fix it.
+    """
+
+
+class WrongResult(CheckFailed):
+    """The function finished but returned the wrong value."""
+
+
+class StudentCodeRaised(CheckFailed):
+    """The student's code raised an exception the exercise did not ask for."""
+
+
+class NotACoroutineFunction(CheckFailed):
+    """A plain `def` (or something else) where an `async def` was expected."""
+
+
+class RanSequentially(CheckFailed):
+    """Work that should overlap ran one piece after another."""
+
+
+class TookTooLong(CheckFailed):
+    """The work finished, but later (in loop time) than the exercise allows."""
+
+
+class NeverFinished(CheckFailed):
+    """The coroutine did not finish: it waited forever or never gave control back."""
+
+
+class BlockingCallDetected(CheckFailed):
+    """A call that blocks the thread (time.sleep, a blocking socket...) ran on the event loop."""
+
+
+class LoopHeldTooLong(CheckFailed):
+    """One step of a task computed for too long without reaching an `await`."""
+
+
+class TooManyInFlight(CheckFailed):
+    """More operations ran at the same time than the exercise's limit."""
+
+
+class NotConcurrent(CheckFailed):
+    """Fewer operations overlapped than the exercise needs."""
+
+
+class TaskLeaked(CheckFailed):
+    """A task was still running (or never awaited) when the student's function returned."""
+
+
+class CoroutineNeverAwaited(CheckFailed):
+    """A coroutine object was created and dropped: the classic missing `await`."""
+
+
+class CancelledErrorSwallowed(CheckFailed):
+    """The code caught `CancelledError` and carried on, so cancellation did not work."""
+
+
+class TimeoutIgnored(CheckFailed):
+    """The code ran past the timeout it was asked to honour."""
+
+
+class ExecutorNotUsed(CheckFailed):
+    """Blocking or CPU-bound work ran on the event loop's thread instead of an executor."""
+
+
+class NotInProcesses(CheckFailed):
+    """CPU-bound work ran in threads (or one process) where a process pool was asked for."""
+
+
+class TamperingDetected(CheckFailed):
+    """Student code replaced the clocks, asyncio, the course services or the autograder."""
