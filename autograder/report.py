@@ -37,6 +37,10 @@ class Report:
     cancel_requested: bool = False
     stuck_at: Location | None = None
 
+    def _ipython_display_(self) -> None:
+        """Show nothing when a test cell ends with a check: nbgrader reads a test cell's
+        output as its partial-credit score. `print(report)` shows everything."""
+
     @property
     def was_cancelled(self) -> bool:
         """The run ended by letting CancelledError propagate."""

@@ -1,0 +1,1 @@
+"""Instructor and maintainer tools around nbgrader: regeneration, student edition, class grading."""

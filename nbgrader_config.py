@@ -1,0 +1,51 @@
+"""nbgrader configuration for the asyncio course. The repository root is the course root.
+
+Instructors run plain nbgrader commands from this folder; see README.md.
+"""
+from pathlib import Path
+
+c = get_config()  # noqa: F821 (provided by nbgrader)
+
+COURSE_ROOT = Path(__file__).resolve().parent
+
+c.CourseDirectory.course_id = "asyncio-course"
+c.CourseDirectory.root = str(COURSE_ROOT)
+# One path rule for every folder: <folder>/<NN-topic>/<topic>.ipynb (student folders add <student>/).
+c.CourseDirectory.source_directory = "source"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+c.CourseDirectory.db_url = f"sqlite:///{COURSE_ROOT / 'gradebook.db'}"
+# Files beside the notebooks that travel with an assignment (none are needed yet: the
+# course's helpers are the installed `course` and `autograder` packages).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback"]
+
+# Every release notebook starts with the header: name field and how to submit.
+c.IncludeHeaderFooter.header = str(COURSE_ROOT / "source" / "header.ipynb")
+
+# Solutions and hidden tests are marked with these delimiters in source/.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Per-cell limit while validating and autograding. Checks on the autograder's virtual
+# clock finish in milliseconds and stop runaway code after 10 s, so 120 s is generous.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True
+
+# --- JupyterHub deployment -----------------------------------------------------------
+# On a shared JupyterHub, students fetch and submit through nbgrader's exchange folder.
+# Set these in /etc/jupyter/nbgrader_config.py on the hub (students' servers read it too):
+#
+#   c.Exchange.root = "/srv/nbgrader/exchange"   # shared, world-writable with sticky bit (chmod 1777)
+#   c.CourseDirectory.course_id = "asyncio-course"
+#   c.Exchange.path_includes_course = True        # several courses can share the exchange
+#   c.Exchange.timezone = "UTC"
+#
+# and, on the instructor's server only, this file (course root = this repository).
+# Tests and local runs point the exchange at a private folder with NBGRADER_EXCHANGE.
+import os  # noqa: E402
+
+if os.environ.get("NBGRADER_EXCHANGE"):
+    c.Exchange.root = os.environ["NBGRADER_EXCHANGE"]
+    c.Exchange.path_includes_course = True

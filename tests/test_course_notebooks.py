@@ -1,0 +1,111 @@
+"""The course's notebooks: solutions pass, blanks fail, release/ is exactly what regeneration makes."""
+from __future__ import annotations
+
+import filecmp
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from conftest import ASSIGNMENTS, ROOT, copy_course
+from coursetools.layout import Assignment
+from coursetools.nbgrader_cli import nbgrader
+from coursetools.regenerate import regenerate
+
+SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
+
+
+def test_every_assignment_follows_the_path_rule() -> None:
+    assert ASSIGNMENTS, "source/ has no assignments"
+    for assignment in ASSIGNMENTS:
+        assert assignment.path(ROOT, "release").exists(), f"{assignment.id} has no release notebook"
+
+
+def test_source_notebooks_pass_all_their_tests(assignment: Assignment) -> None:
+    result = nbgrader("validate", str(assignment.path(ROOT)), cwd=ROOT, check=False)
+    assert "Success! Your notebook passes all the tests." in result.stdout, result.stdout + result.stderr
+
+
+def test_release_notebooks_fail_every_exercise_untouched(assignment: Assignment) -> None:
+    result = nbgrader("validate", "--invert", str(assignment.path(ROOT, "release")), cwd=ROOT, check=False)
+    assert "Success! The notebook does not pass any tests." in result.stdout, result.stdout + result.stderr
+
+
+def test_source_notebooks_are_stored_without_outputs(assignment: Assignment) -> None:
+    notebook = nbformat.read(assignment.path(ROOT), as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{assignment.id}: clear outputs"
+
+
+def test_grade_ids_name_behaviours(assignment: Assignment) -> None:
+    notebook = nbformat.read(assignment.path(ROOT), as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id:
+            assert re.fullmatch(r"[a-z][a-z0-9_]+", grade_id) and not grade_id.startswith("cell"), grade_id
+
+
+def test_test_cells_open_with_a_docstring(assignment: Assignment) -> None:
+    notebook = nbformat.read(assignment.path(ROOT), as_version=4)
+    graded = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(graded) >= 2, f"{assignment.id} needs at least two graded exercises"
+    for cell in graded:
+        assert cell.source.startswith('"""'), f"{cell.metadata['nbgrader']['grade_id']}: start with a docstring"
+
+
+def test_release_holds_no_solution_or_hidden_test_text() -> None:
+    leaked = []
+    release_text = "\n".join(
+        cell.source for path in [*(ROOT / "release").rglob("*.ipynb"), ROOT / "index.ipynb"]
+        for cell in nbformat.read(path, as_version=4).cells
+    )
+    assert "BEGIN SOLUTION" not in release_text and "BEGIN HIDDEN TESTS" not in release_text
+    for assignment in ASSIGNMENTS:
+        for secret in _secret_lines(nbformat.read(assignment.path(ROOT), as_version=4)):
+            if secret in release_text:
+                leaked.append(f"{assignment.id}: {secret}")
+    assert not leaked, f"solution or hidden-test lines appear in release/: {leaked[:5]}"
+
+
+def _secret_lines(notebook: nbformat.NotebookNode) -> set[str]:
+    """Lines only found inside solutions and hidden tests, long enough to give something away."""
+    secret, public = set(), []
+    for cell in notebook.cells:
+        hidden = "\n".join(SOLUTION.findall(cell.source) + HIDDEN.findall(cell.source))
+        public.append(SOLUTION.sub("", HIDDEN.sub("", cell.source)))
+        secret |= {line.strip() for line in hidden.splitlines() if len(line.strip()) >= 20}
+    public_text = "\n".join(public)
+    return {line for line in secret if line not in public_text}
+
+
+def test_release_is_exactly_what_regeneration_makes(tmp_path: Path) -> None:
+    course = copy_course(tmp_path / "course")
+    regenerate(course)
+    mismatch = filecmp.dircmp(course / "release", ROOT / "release")
+    differences = _differences(mismatch)
+    for name in ["index.ipynb", *[str(a.path(Path(), "source")) for a in ASSIGNMENTS]]:
+        if (course / name).read_text() != (ROOT / name).read_text():
+            differences.append(name)
+    assert not differences, f"regeneration changes {differences}: run `python3 run.py regenerate` and commit"
+
+
+def _differences(comparison: filecmp.dircmp) -> list[str]:
+    found = comparison.left_only + comparison.right_only + comparison.diff_files
+    for sub in comparison.subdirs.values():
+        found += _differences(sub)
+    return found
+
+
+def test_every_navigation_link_resolves() -> None:
+    link = re.compile(r"\]\(([^)#\s]+\.ipynb)\)")
+    notebooks = [ROOT / "index.ipynb"] + [a.path(ROOT, folder) for a in ASSIGNMENTS for folder in ("source", "release")]
+    checked = 0
+    for path in notebooks:
+        for cell in nbformat.read(path, as_version=4).cells:
+            for target in link.findall(cell.source):
+                assert (path.parent / target).resolve().exists(), f"{path.relative_to(ROOT)} links to missing {target}"
+                checked += 1
+    assert checked >= 3 * len(ASSIGNMENTS)
