@@ -193,15 +193,13 @@ _PY_BLOCKING_SPECS: list[tuple[object, str, str]] = [
 _PY_BLOCKING: dict[types.CodeType, tuple[str, str]] = {
     getattr(func, "__code__"): (name, hint) for func, name, hint in _PY_BLOCKING_SPECS
 }
-# The course's blocking twins: flagged wherever they are called from.
-_PY_BLOCKING_ANYWHERE: dict[types.CodeType, tuple[str, str]] = {
-    course.services.download_blocking.__code__: (
-        "course.download_blocking()", "use `await download(url)`, its asyncio twin"),
-}
+# The course's blocking twins (marked with @course.services.blocking_twin): flagged wherever
+# they are called from. The dict is shared, so twins defined later are seen too.
+_PY_BLOCKING_ANYWHERE: dict = course.services.BLOCKING_TWINS
 
 
 def register_blocking(func: types.FunctionType, name: str, hint: str) -> None:
-    """Treat `func` as a blocking call wherever it runs on the loop (for course services)."""
+    """Treat `func` as a blocking call wherever it runs on the loop."""
     _PY_BLOCKING_ANYWHERE[func.__code__] = (name, hint)
 
 

@@ -16,6 +16,20 @@ from typing import Callable
 
 DEFAULT_LATENCY = 1.0
 
+#: Blocking twins of the course's async services: code object -> (name, hint for the student).
+#: The autograder flags a call to any of them made on an event loop's thread.
+BLOCKING_TWINS: dict[object, tuple[str, str]] = {}
+
+
+def blocking_twin(name: str, hint: str) -> Callable[[Callable], Callable]:
+    """Mark a function as the blocking twin of an async service (see BLOCKING_TWINS)."""
+
+    def mark(func: Callable) -> Callable:
+        BLOCKING_TWINS[func.__code__] = (name, hint)
+        return func
+
+    return mark
+
 
 @dataclass
 class CallRecord:
@@ -117,6 +131,7 @@ def _resolve(future: asyncio.Future) -> None:
         future.set_result(None)
 
 
+@blocking_twin("course.download_blocking()", "use `await course.download(url)`, its asyncio twin")
 def download_blocking(url: str, latency: float = DEFAULT_LATENCY) -> str:
     """The blocking twin of `download`: holds the calling thread for `latency` seconds."""
     recorder = _blocking_recorder

@@ -101,11 +101,11 @@ def write_index(root: Path, items: list[Assignment], titles: dict[str, str]) -> 
     write_if_changed(notebook, root / INDEX)
 
 
-def generate_release(root: Path, items: list[Assignment]) -> None:
+def generate_release(root: Path, items: list[Assignment], remove_stale: bool = True) -> None:
     """`nbgrader generate_assignment` for each assignment, with a throwaway gradebook."""
     release = root / "release"
     wanted = {a.id for a in items}
-    if release.exists():
+    if remove_stale and release.exists():
         for stale in release.iterdir():
             if stale.name not in wanted:
                 shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
@@ -115,8 +115,15 @@ def generate_release(root: Path, items: list[Assignment]) -> None:
                      f"--CourseDirectory.db_url=sqlite:///{scratch}/gradebook.db", cwd=root)
 
 
-def regenerate(root: Path) -> None:
+def regenerate(root: Path, only: list[str] | None = None) -> None:
+    """Navigation and index always; release/ of every assignment, or of `only` these."""
     items, titles = update_sources(root)
     write_index(root, items, titles)
-    generate_release(root, items)
+    if only:
+        unknown = set(only) - {a.id for a in items}
+        if unknown:
+            raise SystemExit(f"no such assignment in source/: {', '.join(sorted(unknown))}")
+        generate_release(root, [a for a in items if a.id in only], remove_stale=False)
+    else:
+        generate_release(root, items)
     print(f"regenerated {len(items)} assignments, index.ipynb and release/")
