@@ -67,6 +67,12 @@ class Fingerprints:
                     seen[f"{module.__name__}.{attr}"] = (id(value), id(value.__code__))
         return seen
 
+    def quick_changes(self) -> list[str]:
+        """The watched functions that differ from the baseline: cheap enough for every loop step."""
+        baseline = self._baseline
+        return [name for name, (owner, attr) in _WATCHED.items()
+                if id(getattr(owner, attr, None)) != baseline[name][0]]
+
     def changes(self) -> list[str]:
         """Names of watched functions that were replaced (or were never genuine)."""
         now = self._take()

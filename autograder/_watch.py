@@ -33,6 +33,7 @@ import types
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import course.services
 
@@ -53,7 +54,7 @@ class Location:
 
     def describe(self) -> str:
         where = "your code" if _is_notebook_cell(self.filename) else Path(self.filename).name
-        text = f"{where}, line {self.lineno}, in {self.function}()"
+        text = f"{where} line {self.lineno}, in {self.function}()"
         return f"{text}: `{self.source}`" if self.source else text
 
 
@@ -150,13 +151,14 @@ _THREAD_HINT = "use the asyncio equivalents (asyncio.Event, asyncio.Queue, `awai
 _C_BLOCKING: dict[object, tuple[str, str]] = {
     time.sleep: ("time.sleep()", _SLEEP_HINT),
     builtins.input: ("input()", "an async program cannot stop to wait for the keyboard"),
-    os.waitpid: ("os.waitpid()", "use `asyncio.create_subprocess_exec` and `await proc.wait()`"),
-    os.wait: ("os.wait()", "use `asyncio.create_subprocess_exec` and `await proc.wait()`"),
     os.system: ("os.system()", "use `asyncio.create_subprocess_shell` and `await proc.wait()`"),
     select.select: ("select.select()", "let the event loop do the waiting: `await` asyncio I/O instead"),
 }
-# Builtins that block only when the student's code (or a library) calls them directly.
+# Builtins that block only when the student's code (or a library) calls them directly:
+# Python's own library uses them in non-blocking ways (multiprocessing polls with waitpid).
 _C_BLOCKING_FROM_USER: dict[object, tuple[str, str]] = {
+    os.waitpid: ("os.waitpid()", "use `asyncio.create_subprocess_exec` and `await proc.wait()`"),
+    os.wait: ("os.wait()", "use `asyncio.create_subprocess_exec` and `await proc.wait()`"),
     builtins.open: ("open() of a file", _FILE_HINT),
     os.open: ("os.open() of a file", _FILE_HINT),
     os.read: ("os.read()", _FILE_HINT),
@@ -214,7 +216,9 @@ class Watch:
     #: Steps shorter than this (CPU seconds) are not kept; only the longest ones matter.
     KEEP_STEPS_OVER = 0.005
 
-    def __init__(self) -> None:
+    def __init__(self, tamper_check: Callable[[], list[str]] | None = None) -> None:
+        self.tamper_check = tamper_check
+        self.tampered: list[str] = []
         self.blocking: dict[tuple, BlockingCall] = {}
         self.steps: list[Step] = []
         self.longest_step = 0.0
@@ -287,6 +291,8 @@ class Watch:
     def _end_step(self) -> None:
         cpu = _thread_time() - self._step_started
         self._step_frame = None
+        if self.tamper_check is not None and not self.tampered:
+            self.tampered = self.tamper_check()
         if cpu > self.longest_step:
             self.longest_step = cpu
         if cpu >= self.KEEP_STEPS_OVER:

@@ -62,7 +62,7 @@ def assert_no_blocking(report: Report, max_step_cpu: float = DEFAULT_MAX_STEP_CP
         for call in report.blocking[:5]:
             where = call.location.describe() if call.location else "code called by yours"
             times = f" ({call.count} times)" if call.count > 1 else ""
-            lines.append(f"  - {call.what} at {where}{times}\n    Fix: {call.hint}.")
+            lines.append(f"  - {call.what} in {where}{times}\n    Fix: {call.hint}.")
         _fail(errors.BlockingCallDetected,
               f"{report.function} blocked the event loop. While a blocking call runs, no other "
               "task can make any progress:\n" + "\n".join(lines))
@@ -87,7 +87,7 @@ def assert_all_awaited(report: Report) -> None:
     """No coroutine was created and dropped without being awaited (the missing `await`)."""
     if report.unawaited:
         name, location = report.unawaited[0]
-        where = f" at {location.describe()}" if location else ""
+        where = f" in {location.describe()}" if location else ""
         more = f" ({len(report.unawaited)} coroutines in all)" if len(report.unawaited) > 1 else ""
         _fail(errors.CoroutineNeverAwaited,
               f"The coroutine {name}() was created{where} but never awaited{more}, so it never ran. "

@@ -60,7 +60,7 @@ def run(
 
     report = Report(function=getattr(func, "__qualname__", repr(func)), clock=clock)
     report.tampering = _fingerprints.changes()
-    watch = Watch()
+    watch = Watch(_fingerprints.quick_changes)
     started = threading.Event()
     state: dict[str, Any] = {}
     worker = threading.Thread(
@@ -82,6 +82,7 @@ def run(
             worker.join(real_timeout or DEFAULT_REAL_TIMEOUT[clock])
             if worker.is_alive():
                 _stop_stuck_worker(worker, state, report, watch)
+            _close_returned_coroutines(report)
             gc.collect()
     finally:
         asyncio_logger.removeHandler(captured_logs)
@@ -91,7 +92,7 @@ def run(
     report.blocking = list(watch.blocking.values())
     report.long_steps = sorted(watch.steps, key=lambda s: s.cpu_seconds, reverse=True)[:5]
     report.longest_step = watch.longest_step
-    for name in _fingerprints.changes():
+    for name in [*watch.tampered, *_fingerprints.changes()]:
         if name not in report.tampering:
             report.tampering.append(name)
     return report
@@ -234,6 +235,18 @@ def _stop_stuck_worker(worker: threading.Thread, state: dict, report: Report, wa
             return
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Abandon))
         worker.join(0.5)
+
+
+def _close_returned_coroutines(report: Report) -> None:
+    """Close coroutine objects the function returned instead of awaiting (a missing `await`).
+
+    The report keeps them to explain the mistake; closing them now stops Python from
+    warning about them on stderr later, outside the check, where nbgrader would see it.
+    """
+    values = report.result if isinstance(report.result, (list, tuple)) else [report.result]
+    for value in values:
+        if inspect.iscoroutine(value):
+            value.close()
 
 
 def _loop_error(report: Report, context: dict) -> None:
