@@ -1,0 +1,340 @@
+"""Live widgets for the lessons: progress bars, an event-loop lag meter and a task timeline.
+
+Every widget updates from code running on the notebook's event loop, so it moves while the
+cell awaits and freezes while something blocks the loop (which is the point of the lag
+meter). Without a frontend (a plain Python process, pytest, nbgrader) the widgets still
+measure and record everything; they only skip displaying themselves. Nothing here writes
+to stderr.
+
+    bars = course.widgets.ProgressBars(urls)
+    pages = await asyncio.gather(*(bars.track(url, course.download(url), expected=1.0) for url in urls))
+
+    async with course.widgets.LagMeter(interval=0.02) as meter:
+        await work()
+    meter.max_lag, meter.samples            # seconds; [(loop_time, lag), ...]
+
+    async with course.widgets.TaskTimeline() as timeline:
+        await work()                        # afterwards: a picture of when each task ran
+"""
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import html
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Hashable, Iterable, TypeVar
+
+T = TypeVar("T")
+
+__all__ = ["ProgressBars", "LagMeter", "TaskTimeline", "TaskTrace"]
+
+
+def _frontend() -> bool:
+    """True inside a Jupyter kernel, where displayed widgets reach a browser."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _display(obj: Any) -> None:
+    if _frontend():
+        from IPython.display import display
+
+        display(obj)
+
+
+def _now() -> float:
+    """The running loop's clock if there is one (so bars agree with loop time), else monotonic."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+# --------------------------------------------------------------------------- progress bars
+
+
+class ProgressBars:
+    """One live progress bar per label, for many tasks running at once.
+
+        bars = ProgressBars(["a", "b", "c"])      # displays itself in a notebook
+        bars.update("a", 0.5)                      # half way
+        bars.done("a")                             # full and green
+        bars.fail("b", error)                      # red, with the error
+        result = await bars.track("c", course.download("c"), expected=1.0)
+
+    `track` wraps an awaitable: its bar fills with the elapsed time (when you say how long
+    it should take with `expected`), completes when the awaitable finishes, turns red if
+    it raises and orange if it is cancelled; the result or exception passes through.
+    Updating a label that has no bar yet adds one.
+    """
+
+    def __init__(self, labels: Iterable[Hashable] = (), *, title: str | None = None, display: bool = True) -> None:
+        import ipywidgets as widgets
+
+        self._widgets = widgets
+        self.fractions: dict[Hashable, float] = {}
+        self.states: dict[Hashable, str] = {}
+        self._rows: dict[Hashable, tuple[Any, Any]] = {}
+        self._started: dict[Hashable, float] = {}
+        children = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
+        self.widget = widgets.VBox(children)
+        for label in labels:
+            self._add(label)
+        if display:
+            self.show()
+
+    def show(self) -> None:
+        """Display the bars (done automatically unless created with display=False)."""
+        _display(self.widget)
+
+    @property
+    def labels(self) -> list[Hashable]:
+        return list(self._rows)
+
+    @property
+    def all_done(self) -> bool:
+        return all(state == "done" for state in self.states.values())
+
+    def _add(self, label: Hashable) -> None:
+        widgets = self._widgets
+        name = widgets.HTML(
+            f"<code>{html.escape(str(label))}</code>",
+            layout=widgets.Layout(width="16em", overflow="hidden"),
+        )
+        bar = widgets.FloatProgress(value=0.0, min=0.0, max=1.0, layout=widgets.Layout(width="20em"))
+        status = widgets.HTML("waiting", layout=widgets.Layout(width="16em"))
+        self._rows[label] = (bar, status)
+        self.fractions[label] = 0.0
+        self.states[label] = "waiting"
+        self.widget.children = (*self.widget.children, widgets.HBox([name, bar, status]))
+
+    def _row(self, label: Hashable) -> tuple[Any, Any]:
+        if label not in self._rows:
+            self._add(label)
+        return self._rows[label]
+
+    def start(self, label: Hashable) -> None:
+        """Mark `label` as running (its elapsed time counts from now)."""
+        bar, status = self._row(label)
+        self._started[label] = _now()
+        self.states[label] = "running"
+        bar.bar_style = "info"
+        status.value = "running"
+
+    def update(self, label: Hashable, fraction: float) -> None:
+        """Set the bar of `label` to `fraction` (0.0 to 1.0, clamped)."""
+        bar, status = self._row(label)
+        if label not in self._started:
+            self.start(label)
+        fraction = min(1.0, max(0.0, float(fraction)))
+        self.fractions[label] = fraction
+        bar.value = fraction
+        status.value = f"{fraction:.0%}"
+
+    def _elapsed(self, label: Hashable) -> str:
+        started = self._started.get(label)
+        return "" if started is None else f" in {_now() - started:.2f} s"
+
+    def done(self, label: Hashable) -> None:
+        """Fill the bar of `label` and mark it done (green)."""
+        bar, status = self._row(label)
+        self.fractions[label] = 1.0
+        self.states[label] = "done"
+        bar.value = 1.0
+        bar.bar_style = "success"
+        status.value = f"done{self._elapsed(label)}"
+
+    def fail(self, label: Hashable, error: BaseException | str | None = None) -> None:
+        """Mark `label` as failed (red), showing the error if given."""
+        bar, status = self._row(label)
+        self.states[label] = "failed"
+        bar.bar_style = "danger"
+        reason = f": {type(error).__name__}" if isinstance(error, BaseException) else f": {error}" if error else ""
+        status.value = html.escape(f"failed{reason}{self._elapsed(label)}")
+
+    def cancelled(self, label: Hashable) -> None:
+        """Mark `label` as cancelled (orange)."""
+        bar, status = self._row(label)
+        self.states[label] = "cancelled"
+        bar.bar_style = "warning"
+        status.value = f"cancelled{self._elapsed(label)}"
+
+    async def track(self, label: Hashable, awaitable: Awaitable[T], *, expected: float | None = None,
+                    tick: float = 0.05) -> T:
+        """Await `awaitable`, showing its progress on the bar of `label`; returns its result.
+
+        With `expected` (seconds of loop time it should take) the bar fills as time passes,
+        stopping short of the end until the awaitable really finishes.
+        """
+        self.start(label)
+        ticker = None
+        if expected is not None and expected > 0:
+            ticker = asyncio.ensure_future(self._tick(label, expected, tick))
+        try:
+            result = await awaitable
+        except asyncio.CancelledError:
+            self.cancelled(label)
+            raise
+        except BaseException as error:
+            self.fail(label, error)
+            raise
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+        self.done(label)
+        return result
+
+    async def _tick(self, label: Hashable, expected: float, tick: float) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while True:
+            await asyncio.sleep(tick)
+            self.update(label, min(0.99, (loop.time() - started) / expected))
+
+
+# --------------------------------------------------------------------------- lag meter
+
+
+class LagMeter:
+    """Measure how late the event loop runs timers while a block of code runs.
+
+        async with LagMeter(interval=0.02) as meter:
+            await something()
+        meter.max_lag      # worst lag, in seconds
+        meter.samples      # [(loop_time, lag_seconds), ...]
+
+    A helper task on the running loop sleeps `interval` seconds again and again and records
+    how much later than asked it woke up. A loop that is free wakes it within a millisecond
+    or so; code that blocks the loop (time.sleep, heavy computation) delays it by as long as
+    it blocks. In a notebook a live widget shows the current and the worst lag while the
+    block runs; it freezes while the loop is blocked, then jumps.
+
+    The meter takes one sample before the block starts and one after it ends, so a block
+    that never gives the loop a chance to run is still measured.
+    """
+
+    def __init__(self, interval: float = 0.02, *, display: bool = True, scale: float = 0.1) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self.interval = interval
+        self.scale = scale  # lag (s) that fills the bar
+        self.display = display
+        self.samples: list[tuple[float, float]] = []
+        self.max_lag = 0.0
+        self.widget: Any = None
+        self._task: asyncio.Task | None = None
+        self._waiters: list[asyncio.Future] = []
+        self._last_draw = float("-inf")
+
+    @property
+    def current_lag(self) -> float:
+        return self.samples[-1][1] if self.samples else 0.0
+
+    @property
+    def mean_lag(self) -> float:
+        return sum(lag for _, lag in self.samples) / len(self.samples) if self.samples else 0.0
+
+    async def __aenter__(self) -> "LagMeter":
+        loop = asyncio.get_running_loop()
+        self.samples = []
+        self.max_lag = 0.0
+        self._build()
+        if self.display:
+            _display(self.widget)
+        started = loop.create_future()
+        self._task = loop.create_task(self._measure(started), name="LagMeter")
+        await started  # the first timer is armed: whatever the block does is measured
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        task = self._task
+        try:
+            if task is not None and not task.done() and (exc_type is None or issubclass(exc_type, Exception)):
+                await self._next_sample()
+        finally:
+            if task is not None:
+                task.cancel()
+                await asyncio.wait([task])  # never raises the helper's CancelledError
+            self._draw(final=True)
+        return False
+
+    async def _next_sample(self) -> None:
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        await waiter
+
+    async def _measure(self, started: asyncio.Future) -> None:
+        loop = asyncio.get_running_loop()
+        started.set_result(None)
+        while True:
+            asked = loop.time() + self.interval
+            await asyncio.sleep(self.interval)
+            woke = loop.time()
+            lag = max(0.0, woke - asked)
+            self.samples.append((woke, lag))
+            if lag > self.max_lag:
+                self.max_lag = lag
+                self._draw()
+            elif woke - self._last_draw >= 0.1:
+                self._draw()
+            waiters, self._waiters = self._waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _build(self) -> None:
+        import ipywidgets as widgets
+
+        layout = widgets.Layout(width="22em")
+        self._now_bar = widgets.FloatProgress(value=0.0, min=0.0, max=self.scale * 1000, layout=layout)
+        self._max_bar = widgets.FloatProgress(value=0.0, min=0.0, max=self.scale * 1000, layout=layout)
+        self._now_text = widgets.HTML("")
+        self._max_text = widgets.HTML("")
+        self._summary = widgets.HTML(
+            f"<b>Event-loop lag</b> (a timer every {self.interval * 1000:.0f} ms; "
+            f"the bar is full at {self.scale * 1000:.0f} ms)"
+        )
+        label = widgets.Layout(width="5em")
+        self.widget = widgets.VBox([
+            self._summary,
+            widgets.HBox([widgets.HTML("now", layout=label), self._now_bar, self._now_text]),
+            widgets.HBox([widgets.HTML("max", layout=label), self._max_bar, self._max_text]),
+        ])
+
+    @staticmethod
+    def _style(lag: float) -> str:
+        return "success" if lag < 0.01 else "warning" if lag < 0.05 else "danger"
+
+    def _draw(self, final: bool = False) -> None:
+        if self.widget is None:
+            return
+        self._last_draw = self.samples[-1][0] if self.samples else self._last_draw
+        now = self.current_lag
+        top = self.scale * 1000
+        self._now_bar.value = min(top, now * 1000)
+        self._now_bar.bar_style = self._style(now)
+        self._now_text.value = _ms(now)
+        self._max_bar.value = min(top, self.max_lag * 1000)
+        self._max_bar.bar_style = self._style(self.max_lag)
+        self._max_text.value = _ms(self.max_lag)
+        if final:
+            self._summary.value = (
+                f"<b>Event-loop lag</b>: worst {_ms(self.max_lag)}, mean {_ms(self.mean_lag)} "
+                f"over {len(self.samples)} samples (a timer every {self.interval * 1000:.0f} ms)"
+            )
+
+    def plot(self):
+        """A matplotlib figure of the lag over time (see course.plots.lag)."""
+        from course import plots
+
+        return plots.lag(self.samples, interval=self.interval)
