@@ -338,3 +338,183 @@ class LagMeter:
         from course import plots
 
         return plots.lag(self.samples, interval=self.interval)
+
+
+# --------------------------------------------------------------------------- task timeline
+
+# The timelines whose block a context is inside (tasks inherit it from where they are created).
+_ACTIVE_TIMELINES: contextvars.ContextVar[tuple["TaskTimeline", ...]] = contextvars.ContextVar(
+    "course_task_timelines", default=()
+)
+_DEFAULT_TASK_NAME = re.compile(r"Task-\d+")
+
+
+@dataclass
+class TaskTrace:
+    """What one task did during a TaskTimeline block, in loop time.
+
+    running: the steps it ran (the loop was busy with this task);
+    waiting: it had suspended at an `await` and waited for something (a timer, I/O, a task);
+    queued:  it was ready to continue but waited for the loop to get to it.
+    """
+
+    name: str
+    running: list[tuple[float, float]] = field(default_factory=list)
+    waiting: list[tuple[float, float]] = field(default_factory=list)
+    queued: list[tuple[float, float]] = field(default_factory=list)
+    finished: float | None = None
+
+    @property
+    def busy(self) -> float:
+        """Seconds this task held the loop."""
+        return sum(end - start for start, end in self.running)
+
+
+class _Raw:
+    def __init__(self, name: str, created: float) -> None:
+        self.name = name
+        self.ready: float | None = created
+        self.steps: list[tuple[float, float, float]] = []  # (ready, start, end)
+        self.current: tuple[float, float] | None = None  # (ready, start) of a step now running
+
+
+class TaskTimeline:
+    """Record when each task ran and when it waited, then draw it.
+
+        async with TaskTimeline() as timeline:
+            await your_code()
+        # a figure appears: running = solid, waiting = light, ready but queued = hatched
+
+    Every task created inside the block (and the task running the block itself, shown as
+    "this cell") is traced: each step a task runs on the event loop becomes a solid bar,
+    the time it spends suspended at an `await` a light one. Tasks created outside the block
+    are left out. Afterwards `timeline.tasks` holds a TaskTrace per task, `timeline.start`
+    and `timeline.end` the loop times of the block, and `timeline.figure()` the picture.
+
+    It works by wrapping the callbacks the loop schedules for the tasks (loop.call_soon)
+    while the block runs; nothing else about your code changes.
+    """
+
+    def __init__(self, *, display: bool = True, title: str | None = None) -> None:
+        self.display = display
+        self.title = title
+        self.tasks: list[TaskTrace] = []
+        self.start = self.end = 0.0
+        self._raw: dict[asyncio.Task, _Raw] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._recording = False
+
+    async def __aenter__(self) -> "TaskTimeline":
+        loop = self._loop = asyncio.get_running_loop()
+        self._raw = {}
+        self.tasks = []
+        self.start = loop.time()
+        self._main = asyncio.current_task()
+        self._token = _ACTIVE_TIMELINES.set((*_ACTIVE_TIMELINES.get(), self))
+        self._had_own = "call_soon" in vars(loop)
+        self._previous = loop.call_soon
+        loop.call_soon = self._call_soon  # type: ignore[method-assign]
+        self._recording = True
+        if self._main is not None:
+            self._raw[self._main] = _Raw("this cell", self.start)
+        await asyncio.sleep(0)  # let the rest of this task's step be recorded
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> bool:
+        loop = self._loop
+        self.end = loop.time()
+        self._recording = False
+        if vars(loop).get("call_soon") == self._call_soon:
+            if self._had_own:
+                loop.call_soon = self._previous  # type: ignore[method-assign]
+            else:
+                del loop.call_soon
+        _ACTIVE_TIMELINES.reset(self._token)
+        self.tasks = self._traces()
+        if self.display and _frontend():
+            _display(self.figure())
+        return False
+
+    def _traced(self, task: asyncio.Task, context: contextvars.Context | None) -> bool:
+        if task in self._raw:
+            return True
+        inside = (context if context is not None else contextvars.copy_context()).get(_ACTIVE_TIMELINES, ())
+        if self not in inside:
+            return False
+        self._raw[task] = _Raw("", self._loop.time())  # named at the end: create_task names it after this
+        return True
+
+    @staticmethod
+    def _task_name(task: asyncio.Task) -> str:
+        name = task.get_name()
+        if not _DEFAULT_TASK_NAME.fullmatch(name):
+            return name
+        coro = task.get_coro()
+        return getattr(coro, "__qualname__", None) or getattr(coro, "__name__", None) or name
+
+    def _call_soon(self, callback, *args, context=None):
+        task = getattr(callback, "__self__", None)
+        if self._recording and isinstance(task, asyncio.Task) and self._traced(task, context):
+            raw = self._raw[task]
+            if raw.ready is None:
+                raw.ready = self._loop.time()
+            callback = self._wrap(callback, raw)
+        return self._previous(callback, *args, context=context)
+
+    def _wrap(self, callback, raw: _Raw):
+        loop = self._loop
+
+        def step(*args):
+            ready, raw.ready = raw.ready, None
+            start = loop.time()
+            ready = start if ready is None else ready
+            raw.current = (ready, start)
+            try:
+                return callback(*args)
+            finally:
+                raw.current = None
+                raw.steps.append((ready, start, loop.time()))
+
+        step.__self__ = callback.__self__  # so an enclosing TaskTimeline sees the task too
+        return step
+
+    def _traces(self) -> list[TaskTrace]:
+        start, end = self.start, self.end
+
+        def clip(a: float, b: float) -> tuple[float, float] | None:
+            a, b = max(a, start), min(b, end)
+            return (a, b) if b > a else None
+
+        traces = []
+        for task, raw in self._raw.items():
+            trace = TaskTrace(raw.name or self._task_name(task))
+            previous_end = None
+            steps = list(raw.steps)
+            if raw.current is not None:  # the step running the end of the block
+                steps.append((*raw.current, end))
+            for ready, begin, finish in steps:
+                if previous_end is not None and (span := clip(previous_end, ready)):
+                    trace.waiting.append(span)
+                if span := clip(ready, begin):
+                    trace.queued.append(span)
+                if span := clip(begin, finish):
+                    trace.running.append(span)
+                previous_end = finish
+            if task.done() and steps and steps[-1][2] <= end:
+                trace.finished = steps[-1][2]
+            elif previous_end is not None and (span := clip(previous_end, end)):
+                trace.waiting.append(span)
+            if steps or task is self._main:
+                traces.append(trace)
+        seen: dict[str, int] = {}
+        for trace in traces:  # tell apart tasks running the same coroutine function
+            seen[trace.name] = seen.get(trace.name, 0) + 1
+            if seen[trace.name] > 1:
+                trace.name = f"{trace.name} #{seen[trace.name]}"
+        return traces
+
+    def figure(self, title: str | None = None):
+        """The timeline as a matplotlib figure (see course.plots.task_timeline)."""
+        from course import plots
+
+        return plots.task_timeline(self.tasks, start=self.start, end=self.end, title=title or self.title)
