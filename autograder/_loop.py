@@ -52,6 +52,7 @@ class PrivateLoop(asyncio.SelectorEventLoop):
     run_forever = base_events.BaseEventLoop.run_forever
     run_until_complete = base_events.BaseEventLoop.run_until_complete
     _run_once = base_events.BaseEventLoop._run_once
+    _check_running = base_events.BaseEventLoop._check_running
 
     def __init__(self, clock: Clock = "virtual") -> None:
         super().__init__()

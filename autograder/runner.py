@@ -14,6 +14,7 @@ import inspect
 import logging
 import sys
 import threading
+import traceback
 import warnings
 from typing import Any, Callable
 
@@ -83,6 +84,13 @@ def run(
             if worker.is_alive():
                 _stop_stuck_worker(worker, state, report, watch)
             _close_returned_coroutines(report)
+            gc.collect()
+        with warnings.catch_warnings():
+            # What the student's exception still holds (a coroutine passed to a call that
+            # raised, say) is released here, quietly, not on stderr in some later cell.
+            warnings.simplefilter("ignore")
+            if report.exception is not None:
+                traceback.clear_frames(report.exception.__traceback__)
             gc.collect()
     finally:
         asyncio_logger.removeHandler(captured_logs)

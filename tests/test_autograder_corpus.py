@@ -31,3 +31,19 @@ def test_each_mistake_gets_its_diagnosis(name: str) -> None:
     verdict, message = autograder_cases.verdict(name)
     assert verdict == expected.verdict, message
     assert expected.message in message, message
+
+
+def test_grading_the_whole_corpus_writes_nothing_to_stderr() -> None:
+    """Not during a check, not later when leftovers are collected, not at interpreter exit."""
+    import subprocess
+
+    script = (
+        "import sys; sys.path.insert(0, 'tests/corpus'); import autograder_cases as c\n"
+        "verdicts = [c.verdict(name)[0] for name in c.CASES]\n"
+        "import gc; gc.collect()\n"
+        "print(len(verdicts))"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent.parent,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == str(len(autograder_cases.CASES)), done.stderr
+    assert done.stderr == ""
