@@ -101,7 +101,9 @@ def main(argv: list[str]) -> int:
         install_packages("")
         say("opening the course in JupyterLab (Ctrl+C twice to stop)")
         os.chdir(ROOT)
-        os.execv(str(VENV_PYTHON), in_venv("-m", "jupyterlab", "index.ipynb", *rest))
+        as_root = ["--allow-root"] if is_root() else []  # containers and CI machines run as root
+        os.environ["PATH"] = f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+        os.execv(str(VENV_PYTHON), in_venv("-m", "jupyterlab", "index.ipynb", *as_root, *rest))
     if command == "test":
         install_packages("test")
         ensure_test_system_packages()
