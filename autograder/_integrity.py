@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.tasks
+import functools
 import os
 import time
 import types
@@ -46,7 +47,12 @@ def _genuine(name: str, value: object) -> bool:
     if code is None:
         return False
     home = _COURSE_DIR if name.startswith("course.") else _ASYNCIO_DIR
-    return str(Path(code.co_filename).resolve()).startswith(home)
+    return _resolved(code.co_filename).startswith(home)
+
+
+@functools.lru_cache(maxsize=256)
+def _resolved(filename: str) -> str:
+    return str(Path(filename).resolve())
 
 
 class Fingerprints:

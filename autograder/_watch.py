@@ -150,7 +150,8 @@ _THREAD_HINT = "use the asyncio equivalents (asyncio.Event, asyncio.Queue, `awai
 # Builtins that block whoever calls them.
 _C_BLOCKING: dict[object, tuple[str, str]] = {
     time.sleep: ("time.sleep()", _SLEEP_HINT),
-    builtins.input: ("input()", "an async program cannot stop to wait for the keyboard"),
+    builtins.input: ("input()", "an async program cannot stop to wait for the keyboard: "
+                     "take the input before starting the event loop, or read it in an executor"),
     os.system: ("os.system()", "use `asyncio.create_subprocess_shell` and `await proc.wait()`"),
     select.select: ("select.select()", "let the event loop do the waiting: `await` asyncio I/O instead"),
 }
@@ -195,6 +196,12 @@ _PY_BLOCKING_SPECS: list[tuple[object, str, str]] = [
 _PY_BLOCKING: dict[types.CodeType, tuple[str, str]] = {
     getattr(func, "__code__"): (name, hint) for func, name, hint in _PY_BLOCKING_SPECS
 }
+try:  # in a Jupyter kernel, input() is the kernel's raw_input, which waits for the browser
+    from ipykernel.kernelbase import Kernel as _Kernel
+
+    _PY_BLOCKING[_Kernel.raw_input.__code__] = _C_BLOCKING[builtins.input]
+except ImportError:
+    pass
 # The course's blocking twins (marked with @course.services.blocking_twin): flagged wherever
 # they are called from. The dict is shared, so twins defined later are seen too.
 _PY_BLOCKING_ANYWHERE: dict = course.services.BLOCKING_TWINS

@@ -85,13 +85,13 @@ def run(
                 _stop_stuck_worker(worker, state, report, watch)
             _close_returned_coroutines(report)
             gc.collect()
-        with warnings.catch_warnings():
-            # What the student's exception still holds (a coroutine passed to a call that
-            # raised, say) is released here, quietly, not on stderr in some later cell.
-            warnings.simplefilter("ignore")
-            if report.exception is not None:
+        if report.exception is not None:
+            with warnings.catch_warnings():
+                # What the student's exception still holds (a coroutine passed to a call that
+                # raised, say) is released here, quietly, not on stderr in some later cell.
+                warnings.simplefilter("ignore")
                 traceback.clear_frames(report.exception.__traceback__)
-            gc.collect()
+                gc.collect()
     finally:
         asyncio_logger.removeHandler(captured_logs)
         asyncio_logger.propagate = old_propagate

@@ -44,6 +44,6 @@ def test_grading_the_whole_corpus_writes_nothing_to_stderr() -> None:
         "print(len(verdicts))"
     )
     done = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent.parent,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert done.returncode == 0 and done.stdout.strip() == str(len(autograder_cases.CASES)), done.stderr
     assert done.stderr == ""

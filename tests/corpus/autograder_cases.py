@@ -518,6 +518,16 @@ def executor_result_waited_on_loop():
     check(fetch_waiting_on_future_result, URLS[:3], course.download_blocking, expected=PAGES[:3], clock="real")
 
 
+async def fetch_after_asking(urls):
+    answer = input()
+    return await fetch_all_gather(urls if answer else urls)
+
+
+@case("BlockingCallDetected", "input()")
+def input_on_loop():
+    fetch_all_check(fetch_after_asking)
+
+
 def parse(page: str) -> str:
     return page.upper()
 
