@@ -13,11 +13,20 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     regen = commands.add_parser("regenerate", help="rebuild navigation, index.ipynb and release/ from source/")
     regen.add_argument("assignments", nargs="*", help="only regenerate release/ of these (default: all)")
+    edition = commands.add_parser("student-edition", help="write the public student copy of the course to DIR")
+    edition.add_argument("dir", type=Path, help="an empty folder, a clone of the student repository or an earlier edition")
+    edition.add_argument("--repo", default=None, help="GitHub OWNER/NAME the Binder badge launches")
     args = parser.parse_args(argv)
     if args.command == "regenerate":
         from coursetools.regenerate import regenerate
 
         regenerate(ROOT, only=args.assignments or None)
+        return 0
+    if args.command == "student-edition":
+        from coursetools.student_edition import DEFAULT_REPO, write_student_edition
+
+        target = write_student_edition(ROOT, args.dir, repo=args.repo or DEFAULT_REPO)
+        print(f"student edition written to {target}")
         return 0
     return 2
 
