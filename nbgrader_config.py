@@ -49,3 +49,38 @@ import os  # noqa: E402
 if os.environ.get("NBGRADER_EXCHANGE"):
     c.Exchange.root = os.environ["NBGRADER_EXCHANGE"]
     c.Exchange.path_includes_course = True
+
+# --- Grading runs: sandbox, per-cell failure isolation, scoring rule ----------------------
+# (coursetools/robust_grading.py and coursetools/sandbox.py; `python3 run.py grade-class`
+# grades a whole class in parallel on top of this.) Applies to `nbgrader autograde` only:
+# Validate and the students' own kernels are untouched.
+# * Student code runs in a bubblewrap sandbox: no network, read-only file system, no course
+#   files, caps on memory/processes/CPU. Without bwrap, grading works and logs UNSANDBOXED.
+# * A cell that hangs, kills the kernel or breaks it costs only its own exercise: the kernel
+#   is restarted, earlier non-test cells are re-run, and grading continues.
+# * A test cell earns its points when it raises no error: stderr output does not cost points
+#   and displayed values give no partial credit.
+# * Test cells and read-only cells a student deleted are put back (and run) instead of
+#   silently scoring zero; edited ones are restored (nbgrader does that already).
+c.Autograde.autograde_preprocessors = [
+    "coursetools.robust_grading.RobustExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "coursetools.robust_grading.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "coursetools.robust_grading.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.OverwriteCells.add_missing_cells = True
+# Limits of the sandboxed kernel (defaults shown):
+# c.SandboxKernelManager.memory_mb = 2048    # address space per process
+# c.SandboxKernelManager.processes = 64      # processes and threads
+# c.SandboxKernelManager.cpu_seconds = 600   # CPU time per process
+# c.SandboxKernelManager.sandbox = False     # grade without the sandbox (not recommended)
