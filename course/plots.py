@@ -10,11 +10,32 @@ keeps no global state and prints no warnings.
 from __future__ import annotations
 
 import io
+import logging
 from typing import Iterable, Sequence
 
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+
+def _import_matplotlib_quietly() -> None:
+    """Import matplotlib without its warnings on stderr.
+
+    On first use it may announce that it is building its font cache, and where the home
+    folder is read-only (a grading sandbox) that it made a temporary config folder; both go
+    to stderr, which nbgrader counts against a test cell.
+    """
+    logger = logging.getLogger("matplotlib")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        import matplotlib.figure  # noqa: F401  (builds the font cache on first use)
+        import matplotlib.font_manager  # noqa: F401
+    finally:
+        logger.setLevel(level)
+
+
+_import_matplotlib_quietly()
+
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
 
 __all__ = ["CourseFigure", "timeline", "task_timeline", "lag", "show"]
 

@@ -259,6 +259,20 @@ def test_calls_timeline_draws_an_autograder_report() -> None:
     assert plots.timeline([]).png().startswith(PNG)
 
 
+def test_plots_stay_quiet_with_a_read_only_home(tmp_path) -> None:
+    """Where HOME is not writable (a grading sandbox) matplotlib warns on import; course.plots must not."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    env["HOME"] = "/proc"  # exists, and nothing can be created in it
+    result = subprocess.run(
+        [sys.executable, "-c", "import course.plots, course.widgets; course.plots.timeline([]).png()"],
+        cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
 # --------------------------------------------------------------------------- in a real kernel
 
 
