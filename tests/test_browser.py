@@ -213,8 +213,8 @@ def test_student_path_in_a_real_browser(tmp_path: Path) -> None:
             step = "the start page opens"
             index = open_notebook("index.ipynb")
             expect(index.locator(".jp-RenderedMarkdown h1").first).to_contain_text("Asyncio in Python")
-            for assignment in ASSIGNMENTS:
-                expect(index.locator(f'.jp-RenderedMarkdown a[href*="{assignment.id}/{assignment.notebook}"]')).to_have_count(1)
+            # (that it lists every assignment is checked without a browser: index.ipynb is generated)
+            expect(index.locator(f'.jp-RenderedMarkdown a[href*="{first.id}/{first.notebook}"]')).to_have_count(1)
             shot("01-start-page")
 
             step = f"the link to {first.id} opens it"
