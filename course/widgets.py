@@ -191,6 +191,7 @@ class ProgressBars:
         finally:
             if ticker is not None:
                 ticker.cancel()
+                await asyncio.wait([ticker])  # leave no task behind (checks count them)
         self.done(label)
         return result
 
@@ -349,6 +350,22 @@ _ACTIVE_TIMELINES: contextvars.ContextVar[tuple["TaskTimeline", ...]] = contextv
 _DEFAULT_TASK_NAME = re.compile(r"Task-\d+")
 
 
+def _task_types() -> tuple[type, ...]:
+    """Every Task class a loop may be running: nest_asyncio swaps asyncio.Task for the pure-Python
+    one, while tasks created before (like a notebook cell's own task) keep the C class."""
+    types = {asyncio.Task, asyncio.tasks._PyTask}
+    try:
+        import _asyncio
+
+        types.add(_asyncio.Task)
+    except ImportError:  # pragma: no cover - CPython always has it
+        pass
+    return tuple(types)
+
+
+_TASK_TYPES = _task_types()
+
+
 @dataclass
 class TaskTrace:
     """What one task did during a TaskTimeline block, in loop time.
@@ -454,7 +471,7 @@ class TaskTimeline:
 
     def _call_soon(self, callback, *args, context=None):
         task = getattr(callback, "__self__", None)
-        if self._recording and isinstance(task, asyncio.Task) and self._traced(task, context):
+        if self._recording and isinstance(task, _TASK_TYPES) and self._traced(task, context):
             raw = self._raw[task]
             if raw.ready is None:
                 raw.ready = self._loop.time()
