@@ -329,10 +329,12 @@ class LagMeter:
         self._max_bar.bar_style = self._style(self.max_lag)
         self._max_text.value = _ms(self.max_lag)
         if final:
-            self._summary.value = (
-                f"<b>Event-loop lag</b>: worst {_ms(self.max_lag)}, mean {_ms(self.mean_lag)} "
-                f"over {len(self.samples)} samples (a timer every {self.interval * 1000:.0f} ms)"
-            )
+            self._summary.value = f"<b>Event-loop lag</b>: {html.escape(self.summary().split(': ', 1)[1])}"
+
+    def summary(self) -> str:
+        """One line for print(): worst and mean lag, and how many samples."""
+        return (f"event-loop lag: worst {_ms(self.max_lag)}, mean {_ms(self.mean_lag)} over "
+                f"{len(self.samples)} samples (a timer every {self.interval * 1000:.0f} ms)")
 
     def plot(self):
         """A matplotlib figure of the lag over time (see course.plots.lag)."""

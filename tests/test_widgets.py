@@ -111,6 +111,7 @@ def test_lag_meter_widget_shows_the_numbers() -> None:
     assert f"{meter.max_lag * 1000:.1f} ms" in meter._max_text.value
     assert meter._max_bar.bar_style == "danger"
     assert "worst" in meter._summary.value
+    assert meter.summary().startswith("event-loop lag: worst ") and f"{len(meter.samples)} samples" in meter.summary()
     assert plots.lag(meter.samples, interval=0.02).png().startswith(PNG)
 
 
