@@ -220,8 +220,8 @@ class LagMeter:
     it blocks. In a notebook a live widget shows the current and the worst lag while the
     block runs; it freezes while the loop is blocked, then jumps.
 
-    The meter takes one sample before the block starts and one after it ends, so a block
-    that never gives the loop a chance to run is still measured.
+    The meter arms its first timer before the block starts and waits for one more sample
+    after it ends, so a block that never gives the loop a chance to run is still measured.
     """
 
     def __init__(self, interval: float = 0.02, *, display: bool = True, scale: float = 0.1) -> None:
