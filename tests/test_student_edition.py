@@ -45,19 +45,25 @@ def _text(path: Path) -> str:
         return ""
 
 
-def _secrets() -> dict[str, tuple[set[str], list[list[str]]]]:
-    """Per assignment: lines found only inside its solutions and hidden tests, and those blocks' lines."""
-    secrets = {}
+def _secrets() -> dict[str, tuple[set[str], list[list[str]], str]]:
+    """Per assignment: lines of its solutions and hidden tests that no notebook shows in public,
+    and the (stripped, non-empty) lines of each such block."""
+    hidden_by_assignment, public = {}, []
     for assignment in ASSIGNMENTS:
         notebook = nbformat.read(assignment.path(ROOT), as_version=4)
-        hidden, public = [], []
+        hidden = []
         for cell in notebook.cells:
             hidden += SOLUTION.findall(cell.source) + HIDDEN.findall(cell.source)
             public.append(SOLUTION.sub("", HIDDEN.sub("", cell.source)))
-        public_text = "\n".join(public)
+        hidden_by_assignment[assignment.id] = hidden
+    # a line an earlier lesson shows openly is no secret in a later one's solution
+    public_text = "\n".join(line.strip() for text in public for line in text.splitlines())
+    secrets = {}
+    for assignment, hidden in hidden_by_assignment.items():
         lines = {line.strip() for block in hidden for line in block.splitlines() if len(line.strip()) >= 20}
         blocks = [[line.strip() for line in block.splitlines() if line.strip()] for block in hidden]
-        secrets[assignment.id] = ({line for line in lines if line not in public_text}, blocks)
+        secrets[assignment] = ({line for line in lines if line not in public_text},
+                               blocks, public_text)
     return secrets
 
 
@@ -85,17 +91,18 @@ def test_edition_leaks_no_solution_or_hidden_test(edition: Path) -> None:
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
             assert marker not in text, f"{name} contains {marker}"
     secrets = _secrets()
-    assert any(lines for lines, _ in secrets.values()), "the source notebooks have solutions to look for"
+    assert any(lines for lines, _, _ in secrets.values()), "the source notebooks have solutions to look for"
     # notebooks and documents: no line of a solution or hidden test
     readable = {name: text for name, text in everything.items() if name.endswith((".ipynb", ".md"))}
     leaked = [f"{assignment}: {line!r} in {name}"
-              for assignment, (lines, _) in secrets.items() for line in lines
+              for assignment, (lines, _, _) in secrets.items() for line in lines
               for name, text in readable.items() if line in text]
     # every file: no three consecutive lines of one
     stripped = {name: "\n".join(line.strip() for line in text.splitlines() if line.strip())
                 for name, text in everything.items()}
     leaked += [f"{assignment}: {window!r} in {name}"
-               for assignment, (_, blocks) in secrets.items() for block in blocks for window in _windows(block)
+               for assignment, (_, blocks, public_text) in secrets.items() for block in blocks
+               for window in _windows(block) if window not in public_text
                for name, text in stripped.items() if window in text]
     assert not leaked, leaked[:5]
     # no wrong-answer variants either (they are solution-shaped code)
