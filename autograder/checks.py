@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from autograder import errors
+from autograder.errors import student_facing
 from autograder.report import Report
 from autograder.runner import run
 
@@ -19,6 +20,7 @@ def _fail(kind: type[errors.CheckFailed], message: str) -> None:
     raise kind(message) from None
 
 
+@student_facing
 def assert_not_tampered(report: Report) -> None:
     """The clocks, asyncio, the course services and the autograder are the genuine ones."""
     if report.tampering:
@@ -29,6 +31,7 @@ def assert_not_tampered(report: Report) -> None:
               "(and restart the kernel) to be graded.")
 
 
+@student_facing
 def assert_finished(report: Report) -> None:
     """The coroutine was a coroutine and it finished, with a value or an exception."""
     fn = report.function
@@ -48,6 +51,7 @@ def assert_finished(report: Report) -> None:
               "or a loop with no exit.")
 
 
+@student_facing
 def assert_no_exception(report: Report) -> None:
     """The student's code did not raise (use `check(..., raises=...)` when it should)."""
     if report.exception is not None and not report.cancel_requested:
@@ -55,6 +59,7 @@ def assert_no_exception(report: Report) -> None:
               f"{report.function} raised an exception:\n{report.student_traceback()}")
 
 
+@student_facing
 def assert_no_blocking(report: Report, max_step_cpu: float = DEFAULT_MAX_STEP_CPU) -> None:
     """No call known to block, and no step longer than `max_step_cpu` CPU seconds, on the loop."""
     if report.blocking:
@@ -83,6 +88,7 @@ def assert_no_blocking(report: Report, max_step_cpu: float = DEFAULT_MAX_STEP_CP
               "inside the long loop, or run the computation in an executor.")
 
 
+@student_facing
 def assert_all_awaited(report: Report) -> None:
     """No coroutine was created and dropped without being awaited (the missing `await`)."""
     if report.unawaited:
@@ -103,6 +109,7 @@ def assert_all_awaited(report: Report) -> None:
               f"{report.function} returned a coroutine object instead of its result: add `await`.")
 
 
+@student_facing
 def assert_no_leaked_tasks(report: Report) -> None:
     """Every task the student started had finished when their function returned."""
     if report.leaked_tasks:
@@ -120,6 +127,7 @@ def assert_no_leaked_tasks(report: Report) -> None:
               f"{report.unretrieved[0]}. Await every task you create.")
 
 
+@student_facing
 def assert_result(report: Report, expected: Any, compare: Callable[[Any, Any], bool] | None = None) -> None:
     """The function returned `expected` (or `compare(result, expected)` is true)."""
     ok = compare(report.result, expected) if compare else report.result == expected
@@ -129,6 +137,7 @@ def assert_result(report: Report, expected: Any, compare: Callable[[Any, Any], b
               f"{expected!r:.300}")
 
 
+@student_facing
 def assert_finishes_within(report: Report, seconds: float) -> None:
     """The run took at most `seconds` of loop time; explains sequential runs."""
     if report.loop_time <= seconds:
@@ -145,6 +154,7 @@ def assert_finishes_within(report: Report, seconds: float) -> None:
           + (f"\nWhen each call ran:\n{report.timeline()}" if calls else ""))
 
 
+@student_facing
 def assert_peak_in_flight(report: Report, at_most: int | None = None, at_least: int | None = None) -> None:
     """The largest number of service calls in flight at once was within the bounds."""
     peak = report.peak_in_flight
@@ -163,6 +173,7 @@ def assert_peak_in_flight(report: Report, at_most: int | None = None, at_least: 
               f"When each call ran:\n{report.timeline()}")
 
 
+@student_facing
 def assert_cancelled_cleanly(report: Report) -> None:
     """After being cancelled, the coroutine let CancelledError propagate."""
     if not report.cancel_requested:
@@ -179,6 +190,7 @@ def _is_coroutine(value: object) -> bool:
     return type(value).__name__ == "coroutine"
 
 
+@student_facing
 def check(
     func: Callable[..., Any],
     *args: Any,

@@ -1,6 +1,11 @@
 """Exceptions whose names are diagnoses. Each message is written for the student."""
 from __future__ import annotations
 
+import functools
+from typing import Callable, TypeVar
+
+F = TypeVar("F", bound=Callable)
+
 
 class CheckFailed(AssertionError):
     """Base class: a check found a mistake in the student's code.
@@ -76,3 +81,21 @@ class NotInProcesses(CheckFailed):
 
 class TamperingDetected(CheckFailed):
     """Student code replaced the clocks, asyncio, the course services or the autograder."""
+
+
+def student_facing(func: F) -> F:
+    """Raise a check's failure from the call in the student's cell, not from deep inside.
+
+    The traceback a student reads then shows their test cell and the message, without the
+    autograder's internals (IPython also skips frames marked `__tracebackhide__`).
+    """
+
+    @functools.wraps(func)
+    def checked(*args, **kwargs):
+        __tracebackhide__ = True  # noqa: F841 (read by IPython and pytest)
+        try:
+            return func(*args, **kwargs)
+        except CheckFailed as failure:
+            raise failure.with_traceback(None) from None  # the message below says what to change
+
+    return checked  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from autograder import errors
+from autograder.errors import student_facing
 from autograder.report import Report
 
 
@@ -53,6 +54,7 @@ class CallProbe:
         return [ProbeCall(**json.loads(p.read_text())) for p in sorted(Path(self.folder).glob("*.json"))]
 
 
+@student_facing
 def assert_ran_off_loop(report: Report, probe: CallProbe, expected_calls: int | None = None) -> None:
     """Every call of the probed function ran in an executor, not on the loop's thread."""
     calls = probe.calls()
@@ -67,6 +69,7 @@ def assert_ran_off_loop(report: Report, probe: CallProbe, expected_calls: int | 
             f"or `await loop.run_in_executor(pool, {name}, ...)`.") from None
 
 
+@student_facing
 def assert_ran_in_processes(report: Report, probe: CallProbe, min_processes: int = 2,
                             expected_calls: int | None = None) -> None:
     """The probed CPU-bound function ran in at least `min_processes` other processes."""

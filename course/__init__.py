@@ -8,6 +8,18 @@ from course.services import (
     recorder_for,
 )
 
+_SUBMODULES = {"widgets", "plots"}
+
+
+def __getattr__(name: str):
+    """`course.widgets` and `course.plots` load on first use (they import ipywidgets, matplotlib)."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"course.{name}")
+    raise AttributeError(f"module 'course' has no attribute {name!r}")
+
+
 __all__ = [
     "CallRecord",
     "Recorder",
