@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
+import threading
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -124,3 +127,61 @@ async def send_reply(writer: asyncio.StreamWriter, text: str) -> None:
     """Write a one-line reply and wait until it is on its way."""
     writer.write(text.encode() + b"\n")
     await writer.drain()
+
+
+@contextlib.contextmanager
+def slow_http_server(delay: float = 0.2):
+    """A small HTTP server on 127.0.0.1 in a thread of its own, standing for a slow web service.
+
+    Each GET waits `delay` seconds, then answers "<html>{path}</html>". Yields the base URL
+    ("http://127.0.0.1:PORT"). A plain (not async) context manager: the server does not use
+    the caller's event loop, so a client blocking that loop cannot stall the server.
+    """
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (the name http.server expects)
+            time.sleep(delay)
+            body = f"<html>{self.path}</html>".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # no access log on stderr
+
+    server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="slow-http-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def http_get(url: str) -> str:
+    """GET `url` (http://127.0.0.1:PORT/path only) with asyncio streams; return the body.
+
+    A minimal HTTP/1.0 client, enough for the course's local servers: it never blocks the loop.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "http" or parts.hostname != HOST or parts.port is None:
+        raise ValueError(f"http_get only talks to the course's local servers (http://{HOST}:PORT/...), not {url!r}")
+    reader, writer = await asyncio.open_connection(HOST, parts.port)
+    try:
+        writer.write(f"GET {parts.path or '/'} HTTP/1.0\r\nHost: {HOST}\r\n\r\n".encode())
+        await writer.drain()
+        response = await reader.read()
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    head, _, body = response.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].decode(errors="replace")
+    if " 200 " not in status + " ":
+        raise LookupError(f"{url}: {status}")
+    return body.decode()
