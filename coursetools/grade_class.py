@@ -338,10 +338,16 @@ def summarize_failure(course: Course, student: str, messages: list[tuple[str, st
 def notes_from(messages: list[tuple[str, str]]) -> list[str]:
     """What the grader had to repair or work around, from nbgrader's warnings."""
     notes: list[str] = []
+    seen_restored: set[str] = set()
     restarts = 0
     for _level, message in messages:
         if match := re.search(r"Cell (\S+) is missing from the submission", message):
             notes.append(f"deleted cell {match[1]} put back")
+        elif match := re.search(r"Cell \d+ \([^)]*\): restored what student code had replaced: (.*)", message):
+            restored = [name for name in match[1].split(", ") if name not in seen_restored]
+            seen_restored.update(restored)
+            if restored:
+                notes.append("grader restored " + ", ".join(restored))
         elif match := re.search(r"Cell \d+ \(([^)]*)\): (\w+):", message):
             notes.append(f"{match[2]} in cell {match[1]}")
         elif match := re.search(r"Cell \d+ \(([^)]*)\) broke the kernel while re-running", message):
@@ -562,11 +568,11 @@ def details(outcome: Outcome) -> str:
     """One line: why it could not be graded, what the grader repaired, which tests lost points."""
     parts = [outcome.error] if outcome.error else []
     parts += outcome.notes
-    if outcome.lost:
-        parts.append("lost " + ", ".join(
-            f"{t['id']} ({t['error'].split(':')[0] if t['error'] else 'no points'})" for t in outcome.lost))
     if outcome.flags:
         parts.append("review: " + ", ".join(outcome.flags))
+    if outcome.lost and outcome.status == "graded":
+        parts.append("lost " + ", ".join(
+            f"{t['id']} ({t['error'].split(':')[0] if t['error'] else 'no points'})" for t in outcome.lost))
     return "; ".join(parts)
 
 

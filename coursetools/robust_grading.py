@@ -21,12 +21,18 @@ in nbgrader_config.py) runs the notebook in the same order, in a sandboxed kerne
 * Cells that were never reached because `max_restarts` was exhausted get a `GradingAborted`
   error (a safety net; each restart leaves out at least one more cell).
 
-Test cells are also protected from the kernel's own gadgets: before each test cell a
-guard installed at kernel start (before any student code) restores the genuine `autograder`
-package (in `sys.modules` and its public names), `builtins.__import__`, IPython's input and
-AST transformers and custom exception handlers, and notes in the cell's output what it had
-to restore. Output widgets and `clear_output` cannot hide a test cell's outputs, and each
-cell's output is capped while it is collected (a flood costs memory, not the grader).
+Test cells (and the other read-only cells) are also protected from monkeypatching: before
+each of them a guard installed at kernel start (before any student code) restores the
+genuine `autograder` package (in `sys.modules` and its public names), the clock, asyncio
+and course functions the autograder watches, `builtins.__import__`, IPython's input and AST
+transformers, custom exception handlers and cell-running methods, and notes in the cell's
+output what it had to restore. So a patch cannot fake a pass, and it cannot break the
+other exercises' tests either: they run against the genuine libraries. Output widgets and
+`clear_output` cannot hide a test cell's outputs, and each cell's output is capped while it
+is collected (a flood costs memory, not the grader). In-process defences have limits: code
+that rewrites the kernel's own messaging could still forge a reply; the sandbox confines
+any such trick to the student's own notebook, and the grade-class summary flags code worth
+a human look.
 
 `SaveAutoGrades` here is nbgrader's, with the course's scoring rule for test cells: a test
 cell earns its points when it raises no error. Text on stderr does not cost points (student
@@ -62,6 +68,11 @@ def _install_grading_guard():
     modules = {n: m for n, m in list(sys.modules.items())
                if n == "autograder" or n.startswith("autograder.")}
     public = {n: vars(autograder)[n] for n in autograder.__all__ if n in vars(autograder)}
+    # The functions the checks rely on (the autograder's own list: clocks, asyncio's sleep,
+    # gather, ..., the course's services); nest_asyncio and the like patch none of them.
+    import autograder._integrity as integrity
+    libraries = {name: (owner, attr, getattr(owner, attr, None))
+                 for name, (owner, attr) in getattr(integrity, "_WATCHED", {}).items()}
     genuine_import = builtins.__import__
     shell = get_ipython()
     transformers = {n: list(getattr(shell, n)) for n in
@@ -69,11 +80,14 @@ def _install_grading_guard():
     custom_tb = getattr(shell, "CustomTB", None)
     shell_class = type(shell)
     methods = {}
+    method_names = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
+                    "showtraceback", "_showtraceback", "should_run_async")
     for klass in shell_class.__mro__:
-        for name in ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
-                     "showtraceback", "_showtraceback", "should_run_async"):
+        for name in method_names:
             if name in vars(klass) and name not in methods:
                 methods[name] = (klass, vars(klass)[name])
+    missing = object()
+    own = {name: vars(shell).get(name, missing) for name in method_names}  # ipykernel sets some itself
 
     def restore():
         changed = []
@@ -84,6 +98,10 @@ def _install_grading_guard():
             if sys.modules.get(name) is not module:
                 sys.modules[name] = module
                 changed.append(f"sys.modules[{name!r}]")
+        for name, (owner, attr, value) in libraries.items():
+            if getattr(owner, attr, None) is not value:
+                vars(owner)[attr] = value
+                changed.append(name)
         namespace = vars(autograder)
         for name, value in public.items():
             if namespace.get(name) is not value:
@@ -98,8 +116,11 @@ def _install_grading_guard():
             shell.CustomTB = custom_tb
             changed.append("IPython custom exception handler")
         for name, (klass, value) in methods.items():
-            if name in vars(shell):
-                delattr(shell, name)
+            if vars(shell).get(name, missing) is not own[name]:
+                if own[name] is missing:
+                    delattr(shell, name)
+                else:
+                    vars(shell)[name] = own[name]
                 changed.append(f"get_ipython().{name}")
             if vars(klass).get(name) is not value:
                 setattr(klass, name, value)
@@ -213,7 +234,7 @@ class RobustExecute(Execute):
     async def _run_cell(self, cell: NotebookNode, index: int) -> None:
         test = is_test_cell(cell)
         restored: list[str] | None = []
-        if test:
+        if test or utils.is_locked(cell):  # the instructor's cells run in a genuine world
             restored = await self._restore_guard()
         self._timed_out = False
         self._current_is_test = test
@@ -237,6 +258,8 @@ class RobustExecute(Execute):
             self._current_is_test = False
         if failure is None and self._timed_out:
             self._failed.add(index)
+            self.log.warning("Cell %d (%s): %s: stopped at the time limit (%s s)", index, _grade_id(cell),
+                             self.error_on_timeout["ename"], self.timeout)
             kernel_usable = await self._probe()
         elif failure is None and not await self._probe():
             failure = error_output("KernelBroken", "after this cell the kernel no longer answered or could not start "
@@ -247,12 +270,14 @@ class RobustExecute(Execute):
             self._failed.add(index)
             cell.outputs.append(failure)
             self.log.warning("Cell %d (%s): %s: %s", index, _grade_id(cell), failure.ename, failure.evalue)
-        if test and restored is None:
+        if restored is None:
             cell.outputs.append(error_output("TamperingDetected", "the grader's guard around the tests was removed "
-                                             "by code in this notebook, so this test cannot be trusted"))
+                                             "by code in this notebook, so this cell cannot be trusted"))
         elif restored:
+            self.log.warning("Cell %d (%s): restored what student code had replaced: %s", index, _grade_id(cell),
+                             ", ".join(restored))
             cell.outputs.insert(0, note_output(
-                "[grader] before this test the grader restored what code in this notebook had replaced: "
+                "[grader] before this cell the grader restored what code in this notebook had replaced: "
                 + ", ".join(restored) + ". Tests always run against the genuine autograder.\n"))
         if not kernel_usable:
             await self._discard_kernel()
