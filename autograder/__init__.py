@@ -40,6 +40,7 @@ from autograder.errors import (
     CheckFailed,
     CoroutineNeverAwaited,
     ExecutorNotUsed,
+    FinishedTooEarly,
     LoopHeldTooLong,
     NeverFinished,
     NotACoroutineFunction,
@@ -60,7 +61,7 @@ from autograder.runner import run
 
 __all__ = [
     "BlockingCallDetected", "CallProbe", "CancelledErrorSwallowed", "CheckFailed",
-    "CoroutineNeverAwaited", "ExecutorNotUsed", "LoopHeldTooLong", "NeverFinished",
+    "CoroutineNeverAwaited", "ExecutorNotUsed", "FinishedTooEarly", "LoopHeldTooLong", "NeverFinished",
     "NotACoroutineFunction", "NotConcurrent", "NotInProcesses", "RanSequentially", "Report",
     "StudentCodeRaised", "TamperingDetected", "TaskLeaked", "TimeoutIgnored", "TookTooLong",
     "TooManyInFlight", "WrongResult",

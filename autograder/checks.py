@@ -4,6 +4,7 @@ Every message says what the student's code did, in their terms, and how to fix i
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Callable
 
 from autograder import errors
@@ -14,6 +15,10 @@ from autograder.runner import run
 #: CPU seconds one step may hold the loop before it counts as "no await for too long".
 DEFAULT_MAX_STEP_CPU = 0.1
 _MISSING: Any = object()
+_AS_COMPLETED_ITEM = (
+    "An item taken from asyncio.as_completed(...) was never awaited. Each item is a coroutine "
+    "that waits for the next result: write `result = await item` for every item you take (and "
+    "cancel or await the remaining work if you stop early).")
 
 
 def _fail(kind: type[errors.CheckFailed], message: str) -> None:
@@ -53,10 +58,19 @@ def assert_finished(report: Report) -> None:
 
 @student_facing
 def assert_no_exception(report: Report) -> None:
-    """The student's code did not raise (use `check(..., raises=...)` when it should)."""
+    """The student's code did not raise (use `check(..., raises=...)` when it should),
+    and no callback it scheduled raised either."""
     if report.exception is not None and not report.cancel_requested:
         _fail(errors.StudentCodeRaised,
               f"{report.function} raised an exception:\n{report.student_traceback()}")
+    if report.callback_errors:
+        error = report.callback_errors[0]
+        hint = (" A future can be completed only once: check `future.done()` before calling "
+                "set_result or set_exception (a cancelled future is done too)."
+                if error.startswith("InvalidStateError") else "")
+        _fail(errors.StudentCodeRaised,
+              f"A callback scheduled by {report.function} raised {error}. Nobody sees an error "
+              f"raised inside a callback, so the work it should have finished never finishes.{hint}")
 
 
 @student_facing
@@ -93,6 +107,8 @@ def assert_all_awaited(report: Report) -> None:
     """No coroutine was created and dropped without being awaited (the missing `await`)."""
     if report.unawaited:
         name, location = report.unawaited[0]
+        if "_wait_for_one" in name:
+            _fail(errors.CoroutineNeverAwaited, _AS_COMPLETED_ITEM)
         where = f" in {location.describe()}" if location else ""
         more = f" ({len(report.unawaited)} coroutines in all)" if len(report.unawaited) > 1 else ""
         _fail(errors.CoroutineNeverAwaited,
@@ -104,9 +120,16 @@ def assert_all_awaited(report: Report) -> None:
               f"{report.function} returned coroutine objects instead of their results: you called "
               "the coroutine functions but never awaited them. Await them, for example with "
               "`await asyncio.gather(*coroutines)`.")
+    if _is_coroutine(report.result) and "_wait_for_one" in getattr(report.result, "__qualname__", ""):
+        _fail(errors.CoroutineNeverAwaited, _AS_COMPLETED_ITEM)
     if _is_coroutine(report.result):
         _fail(errors.CoroutineNeverAwaited,
               f"{report.function} returned a coroutine object instead of its result: add `await`.")
+    if asyncio.isfuture(report.result):
+        kind = "task" if isinstance(report.result, asyncio.Task) else "future"
+        _fail(errors.CoroutineNeverAwaited,
+              f"{report.function} returned a {kind} instead of its result: write "
+              f"`return await ...` so the caller gets the value, not the {kind}.")
 
 
 @student_facing
@@ -116,6 +139,13 @@ def assert_no_leaked_tasks(report: Report) -> None:
         label, location = report.leaked_tasks[0]
         where = f" (started at {location.describe()})" if location else ""
         count = len(report.leaked_tasks)
+        if report.leaked_cancelled == count:
+            _fail(errors.TaskLeaked,
+                  f"{report.function} cancelled {count} task{'s' if count > 1 else ''}, for example "
+                  f"{label}{where}, but returned without waiting for "
+                  f"{'them' if count > 1 else 'it'} to finish. Cancelling only asks a task to stop: "
+                  "await it afterwards (for example `await asyncio.gather(*tasks, return_exceptions=True)`) "
+                  "so its clean-up runs before you return.")
         _fail(errors.TaskLeaked,
               f"{report.function} returned while {count} task{'s' if count > 1 else ''} it started "
               f"{'were' if count > 1 else 'was'} still running, for example {label}{where}. "
@@ -138,8 +168,13 @@ def assert_result(report: Report, expected: Any, compare: Callable[[Any, Any], b
 
 
 @student_facing
-def assert_finishes_within(report: Report, seconds: float) -> None:
-    """The run took at most `seconds` of loop time; explains sequential runs."""
+def assert_finishes_within(report: Report, seconds: float, not_before: float | None = None) -> None:
+    """The run took at most `seconds` of loop time (and at least `not_before`, if given)."""
+    if not_before is not None and report.loop_time < not_before:
+        _fail(errors.FinishedTooEarly,
+              f"{report.function} finished after {report.loop_time:.2f} s of loop time, but the work "
+              f"it must wait for takes at least {not_before:g} s: it returned before that work was done. "
+              "Make sure you await every result before returning.")
     if report.loop_time <= seconds:
         return
     calls = [c for c in report.calls if c.end is not None]
@@ -158,6 +193,11 @@ def assert_finishes_within(report: Report, seconds: float) -> None:
 def assert_peak_in_flight(report: Report, at_most: int | None = None, at_least: int | None = None) -> None:
     """The largest number of service calls in flight at once was within the bounds."""
     peak = report.peak_in_flight
+    if at_most == 1 and peak > 1:
+        _fail(errors.TooManyInFlight,
+              f"{report.function} had {peak} calls in flight at once, but each call here needs the "
+              "one before it to finish: await each call before starting the next.\n"
+              f"When each call ran:\n{report.timeline()}")
     if at_most is not None and peak > at_most:
         _fail(errors.TooManyInFlight,
               f"{report.function} had {peak} calls in flight at once; the limit is {at_most}. "
@@ -197,6 +237,7 @@ def check(
     expected: Any = _MISSING,
     compare: Callable[[Any, Any], bool] | None = None,
     within: float | None = None,
+    not_before: float | None = None,
     max_in_flight: int | None = None,
     min_in_flight: int | None = None,
     max_step_cpu: float = DEFAULT_MAX_STEP_CPU,
@@ -208,7 +249,7 @@ def check(
 
     In order: genuine clocks and libraries, it is a coroutine and finishes, no blocking
     call and no long step, no missing `await`, the result (or the exception `raises`),
-    the loop-time bound `within`, no leaked task, and the in-flight bounds.
+    the loop-time bounds `within` (at most) and `not_before` (at least), no leaked task, and the in-flight bounds.
     Returns the `Report` for further checks.
 
     >>> check(fetch_all, ["a", "b"], expected=["<html>a</html>", "<html>b</html>"], within=1.2)
@@ -227,8 +268,8 @@ def check(
         assert_no_exception(report)
     if expected is not _MISSING:
         assert_result(report, expected, compare)
-    if within is not None:
-        assert_finishes_within(report, within)
+    if within is not None or not_before is not None:
+        assert_finishes_within(report, within if within is not None else float("inf"), not_before)
     assert_no_leaked_tasks(report)
     if max_in_flight is not None or min_in_flight is not None:
         assert_peak_in_flight(report, at_most=max_in_flight, at_least=min_in_flight)

@@ -35,6 +35,10 @@ class TookTooLong(CheckFailed):
     """The work finished, but later (in loop time) than the exercise allows."""
 
 
+class FinishedTooEarly(CheckFailed):
+    """The work finished sooner (in loop time) than it possibly could if done right."""
+
+
 class NeverFinished(CheckFailed):
     """The coroutine did not finish: it waited forever or never gave control back."""
 

@@ -29,8 +29,10 @@ class Report:
     long_steps: list[Step] = field(default_factory=list)
     longest_step: float = 0.0
     leaked_tasks: list[tuple[str, Location | None]] = field(default_factory=list)
+    leaked_cancelled: int = 0
     unawaited: list[tuple[str, Location | None]] = field(default_factory=list)
     unretrieved: list[str] = field(default_factory=list)
+    callback_errors: list[str] = field(default_factory=list)
     tampering: list[str] = field(default_factory=list)
     loop_thread_id: int = 0
     cancelled_at_deadline: bool = False

@@ -43,11 +43,14 @@ def run(
     max_loop_time: float = DEFAULT_MAX_LOOP_TIME,
     real_timeout: float | None = None,
     cancel_after: float | None = None,
+    name: str | None = None,
     **kwargs: Any,
 ) -> Report:
     """Call `func(*args, **kwargs)`, await it on a private loop, and report what happened.
 
     With `cancel_after`, the run is cancelled at that loop time, as a caller would cancel it.
+    `name` is how messages call the code under test (default: the function's name); pass the
+    student's function name when `func` is a test's helper coroutine around it.
     Never raises for the student's mistakes: they are in the `Report`, and the
     `assert_*` helpers turn them into messages.
 
@@ -59,7 +62,7 @@ def run(
     """
     from autograder import _fingerprints  # set when the package is imported
 
-    report = Report(function=getattr(func, "__qualname__", repr(func)), clock=clock)
+    report = Report(function=name or getattr(func, "__qualname__", repr(func)), clock=clock)
     report.tampering = _fingerprints.changes()
     watch = Watch(_fingerprints.quick_changes)
     started = threading.Event()
@@ -180,6 +183,8 @@ async def _call_student(func, args, kwargs, report: Report) -> None:
             for task in asyncio.all_tasks(loop)
             if task is not me and not task.done()
         ]
+        report.leaked_cancelled = sum(
+            1 for task in asyncio.all_tasks(loop) if task is not me and not task.done() and task.cancelling())
 
 
 def _task_label(task: asyncio.Task) -> str:
@@ -258,9 +263,14 @@ def _close_returned_coroutines(report: Report) -> None:
 
 
 def _loop_error(report: Report, context: dict) -> None:
+    """asyncio's exception handler: a task's lost error, or an error in a plain callback."""
     error = context.get("exception")
     message = context.get("message", "")
-    report.unretrieved.append(f"{message}: {type(error).__name__}: {error}" if error else message)
+    text = f"{type(error).__name__}: {error}" if error else message
+    if "task" in context or "future" in context:
+        report.unretrieved.append(f"{message}: {text}")
+    else:
+        report.callback_errors.append(text)
 
 
 def _unawaited_coroutine(caught: warnings.WarningMessage) -> tuple[str, Location | None] | None:

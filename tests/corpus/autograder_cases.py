@@ -528,6 +528,72 @@ def input_on_loop():
     fetch_all_check(fetch_after_asking)
 
 
+def download_as_future_twice(url):
+    future = asyncio.get_running_loop().create_future()
+
+    def on_done(page, error):
+        future.set_result(page)
+        future.set_result(page)
+    course.download_with_callback(url, on_done)
+    return future
+
+
+async def first_page(url):
+    return await download_as_future_twice(url)
+
+
+@case("StudentCodeRaised", "completed only once")
+def callback_completes_future_twice():
+    check(first_page, "a", name="download_as_future_twice")
+
+
+async def fetch_all_returns_gather(urls):
+    return asyncio.gather(*(course.download(u) for u in urls))
+
+
+@case("CoroutineNeverAwaited", "returned a future")
+def gather_returned_not_awaited():
+    fetch_all_check(fetch_all_returns_gather)
+
+
+async def fetch_first_and_cancel_rest(urls):
+    tasks = [asyncio.create_task(course.download(u, latency=1.0 + i)) for i, u in enumerate(urls)]
+    first = await tasks[0]
+    for task in tasks[1:]:
+        task.cancel()
+    return first
+
+
+@case("TaskLeaked", "Cancelling only asks")
+def cancelled_tasks_not_awaited():
+    check(fetch_first_and_cancel_rest, URLS, expected=PAGES[0], within=1.0)
+
+
+async def fetch_all_without_waiting(urls):
+    tasks = [asyncio.create_task(course.download(u)) for u in urls]
+    await asyncio.sleep(0)
+    results = [t.result() if t.done() else None for t in tasks]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return results
+
+
+@case("FinishedTooEarly", "returned before that work was done")
+def returned_before_the_work_finished():
+    check(fetch_all_without_waiting, URLS, not_before=1.0, within=1.2)
+
+
+async def fastest_page(urls):
+    for next_page in asyncio.as_completed([course.download(u) for u in urls]):
+        return next_page
+
+
+@case("CoroutineNeverAwaited", "as_completed")
+def as_completed_item_not_awaited():
+    check(fastest_page, URLS)
+
+
 def parse(page: str) -> str:
     return page.upper()
 
