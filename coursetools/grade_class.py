@@ -723,14 +723,26 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, force: 
     if "UNSANDBOXED" in sandbox.describe():
         out.write(f"WARNING: {sandbox.describe()}\n")
     if csv is not None:
-        from coursetools.nbgrader_cli import nbgrader
-
         target = csv if csv.is_absolute() else course.root / csv
-        nbgrader("export", "--to", str(target), cwd=course.root)
+        export(course, target)
         out.write(f"gradebook: {course.db_path}\ngrades: {target}\n")
     out.write(f"details: {state.path}\n")
     out.flush()
     return ordered
+
+
+def export(course: Course, target: Path) -> None:
+    """`nbgrader export --to TARGET`, run in this process (nbgrader is already imported here)."""
+    from nbgrader.apps.exportapp import ExportApp
+
+    cwd = os.getcwd()
+    os.chdir(course.root)
+    try:
+        app = ExportApp()
+        app.initialize(["--to", str(target), "--log-level=WARN"])
+        app.start()
+    finally:
+        os.chdir(cwd)
 
 
 def _check_gradebook(course: Course) -> None:

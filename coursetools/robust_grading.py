@@ -43,7 +43,6 @@ with a statement; student code could forge a value).
 from __future__ import annotations
 
 import ast
-import asyncio
 import time
 from queue import Empty
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import nbformat
 
-from conftest import ROOT, copy_course
+from conftest import ROOT
 from coursetools.grade_class import gradebook_snapshot
 from coursetools.layout import Assignment
 from coursetools.nbgrader_cli import environment, nbgrader
 from coursetools.submissions import load_variants, submit, with_answer
-from hostile.corpus import handed_in
+from hostile.corpus import generated_course, handed_in
 
 ASSIGNMENT = Assignment("01-callbacks")
 
@@ -67,8 +67,7 @@ def test_killed_midway_resumes_and_matches_serial_autograde(tmp_path: Path) -> N
     home = tmp_path / "home"
     home.mkdir()
     env = {"HOME": str(home)}
-    course = copy_course(tmp_path / "parallel")
-    nbgrader("generate_assignment", ASSIGNMENT.id, "--force", cwd=course, extra_env=env)
+    course = generated_course(tmp_path / "parallel", ASSIGNMENT, env)
     students = _class(course)
     serial = tmp_path / "serial"
     shutil.copytree(course, serial)

@@ -22,11 +22,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from conftest import copy_course
 from coursetools.layout import Assignment
-from coursetools.nbgrader_cli import environment, nbgrader
+from coursetools.nbgrader_cli import environment
 from coursetools.submissions import submit
-from hostile.corpus import exercises, handed_in, load_cases, render
+from hostile.corpus import exercises, generated_course, handed_in, load_cases, render
 
 ASSIGNMENT = Assignment("01-callbacks")
 CASES = load_cases()
@@ -144,11 +143,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
     base = tmp_path_factory.mktemp("hostile")
     home = base / "home"
     home.mkdir()
-    course = copy_course(base / "course")
+    env = {"HOME": str(home)}
+    course = generated_course(base / "course", ASSIGNMENT, env)
     with (course / "nbgrader_config.py").open("a") as config:
         config.write("\n# The hostile corpus: a short per-cell limit keeps endless cells cheap.\nc.Execute.timeout = 15\n")
-    env = {"HOME": str(home)}
-    nbgrader("generate_assignment", ASSIGNMENT.id, "--force", cwd=course, extra_env=env)
     listener = _Listener()
     try:
         exs = _build(course, home, listener.port)

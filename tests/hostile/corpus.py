@@ -18,13 +18,17 @@ lose their points), `first-test` (exactly the first exercise's first test), `zer
 """
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from coursetools.layout import Assignment
+from coursetools.nbgrader_cli import nbgrader
 from coursetools.submissions import solved
 
 FOLDER = Path(__file__).resolve().parent
@@ -108,3 +112,24 @@ def render(case: CodeCase, notebook: nbformat.NotebookNode, release: nbformat.No
         raise ValueError(f"{case.name}: no value for {leftover}")
     cell.source = code
     return copy
+
+
+_GENERATED: dict[str, Path] = {}
+
+
+def generated_course(destination: Path, assignment: Assignment, env: dict[str, str] | None = None) -> Path:
+    """A throwaway course root whose gradebook already holds `assignment` (generate_assignment ran).
+
+    `nbgrader generate_assignment` takes seconds; it runs once per test process and later
+    courses are copies (the gradebook holds no paths, the config finds its root itself).
+    """
+    from conftest import copy_course
+
+    if assignment.id not in _GENERATED:
+        base = Path(tempfile.mkdtemp(prefix="generated-course-"))
+        atexit.register(shutil.rmtree, base, True)
+        copy_course(base / "course")
+        nbgrader("generate_assignment", assignment.id, "--force", cwd=base / "course", extra_env=env)
+        _GENERATED[assignment.id] = base / "course"
+    shutil.copytree(_GENERATED[assignment.id], destination, symlinks=True)
+    return destination
