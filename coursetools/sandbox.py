@@ -188,10 +188,13 @@ def bwrap_command(kernel_cmd: list[str], *, bwrap: str, socket_dir: str, cwd: st
              "--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", WORKDIR]
     # The assignment's data files (never the notebooks: the one being graded holds hidden tests).
     for entry in sorted(os.listdir(cwd)) if os.path.isdir(cwd) else []:
-        if entry.startswith(".") or entry.endswith(".ipynb"):
+        if entry.startswith(".") or entry.endswith(".ipynb") or os.path.islink(os.path.join(cwd, entry)):
             continue
         args += ["--ro-bind", os.path.join(cwd, entry), f"{WORKDIR}/{entry}"]
     # The kernel's sockets and connection file: the only host folder it can write to.
+    for parent in reversed(Path(socket_dir).parents):
+        if str(parent) not in ("/", "/tmp"):
+            args += ["--perms", "0755", "--dir", str(parent)]
     args += ["--bind", socket_dir, socket_dir, "--chdir", WORKDIR, "--clearenv"]
     env = {
         "HOME": WORKDIR, "USER": "student", "LOGNAME": "student", "TMPDIR": "/tmp",
