@@ -43,6 +43,20 @@ c.Execute.interrupt_on_timeout = True
 #   c.Exchange.timezone = "UTC"
 #
 # and, on the instructor's server only, this file (course root = this repository).
+# Also needed on a real hub (tests/test_exchange.py runs the whole flow in temporary folders):
+# * Student ids are the OS user names of the students' servers (nbgrader uses JUPYTERHUB_USER
+#   when every server runs as "jovyan", as in the Docker stacks). The exchange needs them
+#   to be distinct; `nbgrader submit --student ID` overrides for single-user setups.
+# * Students' homes must persist: `fetch_feedback` finds a student's submissions through
+#   nbgrader's cache in ~/.local/share/jupyter/nbgrader_cache.
+# * Several graders on one course: c.CourseDirectory.groupshared = True (group-writable
+#   files); a hub-managed roster: c.Authenticator.plugin_class =
+#   "nbgrader.auth.JupyterHubAuthPlugin" (hub groups nbgrader-asyncio-course/formgrade-...).
+# * Formgrader for instructors only: `jupyter server extension disable --sys-prefix
+#   nbgrader.server_extensions.formgrader` in the students' image.
+# * Grading sandbox (section at the end): install bubblewrap on the instructor's server. In
+#   a container, bwrap needs unprivileged user namespaces (or grading as root); without it
+#   grading still works and says UNSANDBOXED.
 # Tests and local runs point the exchange at a private folder with NBGRADER_EXCHANGE.
 import os  # noqa: E402
 
