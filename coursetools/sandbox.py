@@ -94,7 +94,29 @@ def unavailable_reason() -> str | None:
         return "bubblewrap (bwrap) is not installed: apt-get install bubblewrap"
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         return "setpriv (util-linux) is missing, so the kernel could not drop root"
-    return None
+    return _smoke_test(bwrap)
+
+
+_SMOKE: dict[str, str | None] = {}
+
+
+def _smoke_test(bwrap: str) -> str | None:
+    """Can bwrap make its namespaces here? (Containers often forbid user namespaces.)"""
+    if bwrap not in _SMOKE:
+        import subprocess
+
+        command = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid",
+                   "--unshare-net", "--die-with-parent"]
+        if os.geteuid() != 0:
+            command.append("--unshare-user")
+        try:
+            result = subprocess.run([*command, "--", sys.executable, "-c", "pass"], capture_output=True,
+                                    text=True, timeout=30)
+            _SMOKE[bwrap] = None if result.returncode == 0 else (
+                f"bubblewrap cannot create its namespaces here: {result.stderr.strip()[:200]}")
+        except (OSError, subprocess.SubprocessError) as error:
+            _SMOKE[bwrap] = f"bubblewrap does not run here: {error}"
+    return _SMOKE[bwrap]
 
 
 def describe() -> str:
