@@ -63,22 +63,23 @@ def test_release_holds_no_solution_or_hidden_test_text() -> None:
         for cell in nbformat.read(path, as_version=4).cells
     )
     assert "BEGIN SOLUTION" not in release_text and "BEGIN HIDDEN TESTS" not in release_text
-    for assignment in ASSIGNMENTS:
-        for secret in _secret_lines(nbformat.read(assignment.path(ROOT), as_version=4)):
-            if secret in release_text:
-                leaked.append(f"{assignment.id}: {secret}")
+    for assignment, secret in _secret_lines():
+        if secret in release_text:
+            leaked.append(f"{assignment}: {secret}")
     assert not leaked, f"solution or hidden-test lines appear in release/: {leaked[:5]}"
 
 
-def _secret_lines(notebook: nbformat.NotebookNode) -> set[str]:
-    """Lines only found inside solutions and hidden tests, long enough to give something away."""
-    secret, public = set(), []
-    for cell in notebook.cells:
-        hidden = "\n".join(SOLUTION.findall(cell.source) + HIDDEN.findall(cell.source))
-        public.append(SOLUTION.sub("", HIDDEN.sub("", cell.source)))
-        secret |= {line.strip() for line in hidden.splitlines() if len(line.strip()) >= 20}
+def _secret_lines() -> list[tuple[str, str]]:
+    """(assignment, line) for lines found only in solutions and hidden tests: lines that no
+    lesson of the course shows openly, long enough to give something away."""
+    secret, public = [], []
+    for assignment in ASSIGNMENTS:
+        for cell in nbformat.read(assignment.path(ROOT), as_version=4).cells:
+            hidden = "\n".join(SOLUTION.findall(cell.source) + HIDDEN.findall(cell.source))
+            public.append(SOLUTION.sub("", HIDDEN.sub("", cell.source)))
+            secret += [(assignment.id, line.strip()) for line in hidden.splitlines() if len(line.strip()) >= 20]
     public_text = "\n".join(public)
-    return {line for line in secret if line not in public_text}
+    return [(assignment, line) for assignment, line in secret if line not in public_text]
 
 
 def test_release_is_exactly_what_regeneration_makes(tmp_path: Path) -> None:
