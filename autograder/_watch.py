@@ -202,6 +202,15 @@ try:  # in a Jupyter kernel, input() is the kernel's raw_input, which waits for 
     _PY_BLOCKING[_Kernel.raw_input.__code__] = _C_BLOCKING[builtins.input]
 except ImportError:
     pass
+try:  # and a notebook's open() is IPython's wrapper around io.open
+    from IPython.core.interactiveshell import _modified_open
+
+    _PY_BLOCKING[_modified_open.__code__] = _C_BLOCKING_FROM_USER[builtins.open]
+except ImportError:
+    pass
+
+# A process forked from the loop's thread (a process pool) must not inherit the hook.
+os.register_at_fork(after_in_child=lambda: sys.setprofile(None))
 # The course's blocking twins (marked with @course.services.blocking_twin): flagged wherever
 # they are called from. The dict is shared, so twins defined later are seen too.
 _PY_BLOCKING_ANYWHERE: dict = course.services.BLOCKING_TWINS
@@ -250,7 +259,7 @@ class Watch:
                 if spec is None and code in _PY_BLOCKING and not _called_from_stdlib_or_infra(frame.f_back):
                     spec = _PY_BLOCKING[code]
                 if spec is not None and _really_blocks(code, frame):
-                    self._record(spec, frame)
+                    self._record(spec, frame.f_back)
                     self._inside_blocking = frame
         elif event == "return":
             if frame is self._inside_blocking:

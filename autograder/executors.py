@@ -83,9 +83,10 @@ def assert_ran_in_processes(report: Report, probe: CallProbe, min_processes: int
         threads = any(c.pid == os.getpid() for c in calls)
         where = "in threads of this process, where the GIL lets only one run Python at a time" if threads \
             else f"in {len(workers)} process"
+        needed = f"at least {min_processes} processes, to run in parallel" if min_processes > 1 \
+            else "a process of its own"
         raise errors.NotInProcesses(
-            f"{report.function} ran {name}() {where}; CPU-bound work needs at least {min_processes} "
-            "processes to run in parallel. Use a `concurrent.futures.ProcessPoolExecutor()` with "
+            f"{report.function} ran {name}() {where}; this CPU-bound work needs {needed}. Use a `concurrent.futures.ProcessPoolExecutor()` with "
             f"`loop.run_in_executor(pool, {name}, ...)` for each piece of work.") from None
 
 

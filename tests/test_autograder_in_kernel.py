@@ -63,16 +63,21 @@ def test_kernel_gives_the_same_verdicts_with_and_without_nest_asyncio() -> None:
     assert not [o for o in notebook.cells[-1].outputs if o.output_type == "error"]
 
 
-def test_messages_point_at_the_students_cell() -> None:
+def test_messages_point_at_the_students_cell(tmp_path: Path) -> None:
     cells = [
         "import asyncio, time\nfrom autograder import check, BlockingCallDetected",
         "async def fetch(url):\n    time.sleep(0.01)\n    return url",
         "try:\n    check(fetch, 'a')\nexcept BlockingCallDetected as failure:\n    print(failure)",
+        "async def save(text):\n    with open('notes.txt', 'w') as notes:\n        notes.write(text)",
+        "try:\n    check(save, 'a')\nexcept BlockingCallDetected as failure:\n    print(failure)",
     ]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
-    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3").execute()
+    nbclient.NotebookClient(notebook, timeout=60, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
     text = "".join(o.get("text", "") for o in notebook.cells[2].outputs)
     assert "time.sleep() in your code line 2, in fetch(): `time.sleep(0.01)`" in text, text
+    text = "".join(o.get("text", "") for o in notebook.cells[4].outputs)
+    assert "open() of a file in your code line 2, in save()" in text, text
 
 
 def test_nbgrader_autograde_gives_the_same_verdicts(tmp_path: Path) -> None:
