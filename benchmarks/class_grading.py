@@ -126,7 +126,7 @@ def kernel_start_seconds(sandbox: bool, runs: int = 3) -> float:
         km = SandboxKernelManager(kernel_name="python3", sandbox=sandbox)
         started = time.monotonic()
         with tempfile.TemporaryDirectory() as empty:  # like an autograded folder: nothing but the notebook
-            await km.start_kernel(cwd=empty)
+            await km.start_kernel(cwd=empty, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             client = km.client()
             client.start_channels()
             await client.wait_for_ready(timeout=60)

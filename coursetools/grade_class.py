@@ -23,7 +23,8 @@ Design
   submission's fingerprint (its files, the assignment's source files and nbgrader_config.py)
   and a digest of the student's rows in `autograded/.grade-class/ASSIGNMENT.json` (written
   atomically). A later run skips a student whose fingerprint and gradebook rows are
-  unchanged and grades the rest; a student who was in flight when a run was interrupted is
+  unchanged (and who was not graded UNSANDBOXED while the sandbox is available now) and
+  grades the rest; a student who was in flight when a run was interrupted is
   simply graded again (the rows are overwritten, never added twice). Workers die with the
   main process (PR_SET_PDEATHSIG), and their sandboxed kernels die with them.
 * **Robust.** A worker that crashes or takes longer than `--student-timeout` is killed and
@@ -186,7 +187,7 @@ def copy_sqlite(source: Path, destination: Path) -> None:
         dst.close()
 
 
-def worker_main(index: int, course: Course, conn, parent_pid: int) -> None:
+def worker_main(index: int, course: Course, conn, parent_pid: int, run_dir: Path) -> None:
     """A worker process: grade the students it is sent, one at a time."""
     _die_with_parent()
     if os.getppid() != parent_pid:
@@ -199,8 +200,9 @@ def worker_main(index: int, course: Course, conn, parent_pid: int) -> None:
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.chdir(course.root)
-    private_dir = Path(tempfile.mkdtemp(prefix=f"grade-class-{index}-"))
+    private_dir = Path(tempfile.mkdtemp(prefix=f"worker-{index}-", dir=run_dir))
     private_db = private_dir / "gradebook.db"
+    print(f"worker {index} (pid {os.getpid()}): private gradebook {private_db}", flush=True)
     try:
         copy_sqlite(course.db_path, private_db)
         while True:
@@ -219,6 +221,7 @@ def worker_main(index: int, course: Course, conn, parent_pid: int) -> None:
         pass
     finally:
         shutil.rmtree(private_dir, ignore_errors=True)
+        print(f"worker {index} (pid {os.getpid()}): done", flush=True)
 
 
 class _Records:
@@ -593,11 +596,11 @@ def summary_table(outcomes: list[Outcome], width: int = 160) -> str:
 # --- the run -----------------------------------------------------------------------------
 
 class _Worker:
-    def __init__(self, index: int, course: Course, context):
+    def __init__(self, index: int, course: Course, context, run_dir: Path):
         self.index = index
         parent_end, child_end = context.Pipe()
         self.conn = parent_end
-        self.process = context.Process(target=worker_main, args=(index, course, child_end, os.getpid()),
+        self.process = context.Process(target=worker_main, args=(index, course, child_end, os.getpid(), run_dir),
                                        name=f"grade-class-worker-{index}", daemon=True)
         self.process.start()
         child_end.close()
@@ -643,13 +646,19 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, force: 
     state = State(course)
     context = grading_context(course)
     writer = GradebookWriter(course)
+    run_dir = _run_dir()
+    # Sandboxed kernels keep their sockets in here too; all of it goes when the run ends.
+    os.environ["COURSE_SANDBOX_RUNTIME"] = str(run_dir)
     outcomes: dict[str, Outcome] = {}
     todo: list[tuple[str, str]] = []
+    sandboxed_now = sandbox.unavailable_reason() is None
     try:
         for student in students:
             print_ = fingerprint(course, student, context)
             known = state.students.get(student)
-            if (not force and known and known.get("fingerprint") == print_
+            # Graded without the sandbox last time, and it is available now: grade again.
+            was_unsandboxed = known and "UNSANDBOXED" in known.get("notes", []) and sandboxed_now
+            if (not force and known and not was_unsandboxed and known.get("fingerprint") == print_
                     and known.get("rows_digest") == writer.digest(student)):
                 outcomes[student] = Outcome(**{**known, "status": known.get("status", "graded")})
                 outcomes[student].notes = ["unchanged since the last run: not graded again", *known.get("notes", [])]
@@ -666,7 +675,7 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, force: 
         pending = list(reversed(todo))
         interrupted = False
         try:
-            pool = [_Worker(i, course, mp) for i in range(min(workers, len(todo)))]
+            pool = [_Worker(i, course, mp, run_dir) for i in range(min(workers, len(todo)))]
             for worker in pool:
                 if pending:
                     worker.send(*pending.pop())
@@ -692,7 +701,7 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, force: 
                                   "tests": [], "notes": [], "flags": [], "log": "", "fingerprint": worker.fingerprint,
                                   "seconds": time.monotonic() - worker.since}
                         worker.stop(kill=True)
-                        replacement = _Worker(worker.index, course, mp)
+                        replacement = _Worker(worker.index, course, mp, run_dir)
                         pool[pool.index(worker)] = replacement
                         worker = replacement
                     outcome = _finish(course, writer, state, result)
@@ -714,6 +723,7 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, force: 
             raise KeyboardInterrupt
     finally:
         writer.close()
+        shutil.rmtree(run_dir, ignore_errors=True)
     ordered = [outcomes[s] for s in students if s in outcomes]
     out.write("\n" + summary_table(ordered, shutil.get_terminal_size((160, 20)).columns) + "\n")
     counts = {status: sum(o.status == status for o in ordered) for status in ("graded", "error", "no notebook", "crashed")}
@@ -743,6 +753,22 @@ def export(course: Course, target: Path) -> None:
         app.start()
     finally:
         os.chdir(cwd)
+
+
+def _run_dir() -> Path:
+    """A scratch folder for this run (private gradebooks, kernel sockets), short enough for
+    Unix socket paths; folders left by runs that were killed are removed first."""
+    for stale in Path(tempfile.gettempdir()).glob("grade-class-run-*"):
+        try:
+            pid = int(stale.name.split("-")[3])
+            os.kill(pid, 0)
+        except (ValueError, IndexError):
+            continue
+        except ProcessLookupError:
+            shutil.rmtree(stale, ignore_errors=True)
+        except PermissionError:
+            continue
+    return Path(tempfile.mkdtemp(prefix=f"grade-class-run-{os.getpid()}-"))
 
 
 def _check_gradebook(course: Course) -> None:

@@ -206,6 +206,7 @@ class RobustExecute(Execute):
         self._check_assign_resources(resources)
         self._failed: set[int] = set()
         self._restarts = -1  # the first start is not a restart
+        self._guarded = False
         self._current_cell: NotebookNode | None = None
         self._current_is_test = False
         self._chars: dict[int, int] = {}
@@ -233,7 +234,7 @@ class RobustExecute(Execute):
     async def _run_cell(self, cell: NotebookNode, index: int) -> None:
         test = is_test_cell(cell)
         restored: list[str] | None = []
-        if test or utils.is_locked(cell):  # the instructor's cells run in a genuine world
+        if (test or utils.is_locked(cell)) and self._guarded:  # the instructor's cells run in a genuine world
             restored = await self._restore_guard()
         self._timed_out = False
         self._current_is_test = test
@@ -292,6 +293,8 @@ class RobustExecute(Execute):
             if self._restarts:
                 self.log.warning("Restarting the kernel before cell %d (restart %d)", index, self._restarts)
             self.km = self.create_kernel_manager()
+            if self._restarts == 0 and getattr(self.km, "sandbox_problem", None):
+                self.log.warning("Student code runs UNSANDBOXED: %s", self.km.sandbox_problem)
             await self.async_start_new_kernel()
             await self.async_start_new_kernel_client()
             msg_id = await ensure_async(self.kc.kernel_info())
@@ -299,8 +302,9 @@ class RobustExecute(Execute):
             if info is not None and "language_info" in info["content"]:
                 self.nb.metadata["language_info"] = info["content"]["language_info"]
             reply = await self._quiet(GUARD_INSTALL, self.timeout or 60)
-            if reply is None or reply["content"]["status"] != "ok":
-                self.log.error("Could not install the grading guard: %s", reply and reply["content"])
+            self._guarded = reply is not None and reply["content"]["status"] == "ok"
+            if not self._guarded:  # e.g. a course without the autograder package: grade without the guard
+                self.log.error("Could not install the grading guard: %s", reply and reply["content"].get("evalue"))
             if self._restarts == 0:
                 return True
             replay_ok = True

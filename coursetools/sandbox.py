@@ -45,6 +45,8 @@ from pathlib import Path
 
 #: Environment variable: path of the bwrap executable to use, or "none" to grade unsandboxed.
 BWRAP_ENV = "COURSE_SANDBOX_BWRAP"
+#: Environment variable: folder for the kernels' socket folders (default /tmp; grade-class sets its own).
+RUNTIME_ENV = "COURSE_SANDBOX_RUNTIME"
 #: Inside the sandbox: the kernel's working folder and its private /tmp.
 WORKDIR = "/home/student"
 #: Unprivileged uids used for sandboxed kernels when grading runs as root: each kernel gets
@@ -63,7 +65,7 @@ class Limits:
     """Resource caps for one sandboxed kernel."""
 
     memory_mb: int = 2048        # address space per process (RLIMIT_AS)
-    processes: int = 64          # processes + threads of the kernel's uid (RLIMIT_NPROC)
+    processes: int = 128         # processes + threads of the kernel (RLIMIT_NPROC; process pools need room)
     cpu_seconds: int = 600       # CPU seconds per process (RLIMIT_CPU; SIGXCPU, then SIGKILL)
     file_mb: int = 64            # largest file it may write (RLIMIT_FSIZE)
     open_files: int = 256        # RLIMIT_NOFILE
@@ -328,11 +330,10 @@ def _kernel_manager_class():
             if self.sandboxed:
                 if self._socket_dir is None:  # kept across restarts: the connection file lives there
                     # Short path: Unix socket names are limited to about 100 characters.
-                    self._socket_dir = tempfile.mkdtemp(prefix="gk-", dir="/tmp")
+                    runtime = os.environ.get(RUNTIME_ENV) or "/tmp"
+                    self._socket_dir = tempfile.mkdtemp(prefix="gk-", dir=runtime if os.path.isdir(runtime) else "/tmp")
                     self.connection_file = os.path.join(self._socket_dir, "kernel.json")
                     self.ip = os.path.join(self._socket_dir, "k")
-            else:
-                self.log.warning("Grading kernel is %s", describe())
             return await super()._async_pre_start_kernel(**kw)
 
         def format_kernel_cmd(self, extra_arguments=None):

@@ -6,7 +6,8 @@ temporary copies of the course: serially by `nbgrader autograde` + `nbgrader exp
 as soon as the first student is saved and then run again. The second run must grade only
 the students not saved yet, and the gradebook (every row of every student) and the CSV must
 be identical to the serial ones. The second run grades without the sandbox
-(COURSE_SANDBOX_BWRAP=none): it must still work and say so, loudly.
+(COURSE_SANDBOX_BWRAP=none): it must still work and say so, loudly. A third run (still
+without the sandbox) has nothing left to grade.
 """
 from __future__ import annotations
 
@@ -94,6 +95,8 @@ def test_killed_midway_resumes_and_matches_serial_autograde(tmp_path: Path) -> N
     assert f"{len(students)} submissions, {len(students) - len(saved)} to grade, {len(saved)} unchanged" in output, output
     assert "UNSANDBOXED" in output, output
     assert "0 crashed the grader" in output, output
+    outcomes = json.loads(state.read_text())["students"]
+    assert all(("UNSANDBOXED" in outcomes[s]["notes"]) == (s not in saved) for s in students), outcomes
 
     # The serial reference: plain nbgrader, one process, one student after another.
     nbgrader("autograde", ASSIGNMENT.id, cwd=serial, extra_env=env, check=False, timeout=600)
@@ -108,7 +111,7 @@ def test_killed_midway_resumes_and_matches_serial_autograde(tmp_path: Path) -> N
     scores = {row.split(",")[3]: float(row.split(",")[-2]) for row in (course / "grades.csv").read_text().splitlines()[1:]}
     assert scores["reference"] > 0 and scores["blank"] == 0, scores
 
-    # A third run has nothing left to do.
-    third = _grade_class(course, env)
+    # A third run has nothing left to do (it would grade the unsandboxed ones again if bwrap were back).
+    third = _grade_class(course, {**env, "COURSE_SANDBOX_BWRAP": "none"})
     output, _ = third.communicate(timeout=120)
     assert third.returncode == 0 and f"0 to grade, {len(students)} unchanged" in output, output

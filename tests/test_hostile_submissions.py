@@ -15,6 +15,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ class GradedClass:
     home: Path
     outcomes: dict[str, dict]
     output: str
+    pid: int
     exercises: list
     connections: list
 
@@ -150,15 +152,17 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> GradedClass:
     listener = _Listener()
     try:
         exs = _build(course, home, listener.port)
-        result = subprocess.run(
+        run = subprocess.Popen(
             [sys.executable, "-m", "coursetools", "grade-class", ASSIGNMENT.id, "--workers", "2", "--course", str(course)],
-            cwd=course, env=environment(env), capture_output=True, text=True, timeout=600)
+            cwd=course, env=environment(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout, stderr = run.communicate(timeout=600)
     finally:
         listener.close()
+    result = subprocess.CompletedProcess(run.args, run.returncode, stdout, stderr)
     assert result.returncode == 0, result.stdout + result.stderr
     print(result.stdout)
     state = json.loads((course / "autograded" / ".grade-class" / f"{ASSIGNMENT.id}.json").read_text())
-    return GradedClass(course, home, state["students"], result.stdout, exs, listener.connections)
+    return GradedClass(course, home, state["students"], result.stdout, run.pid, exs, listener.connections)
 
 
 def _lost(outcome: dict) -> set[str]:
@@ -213,7 +217,7 @@ def test_sandbox_keeps_the_course_and_the_network_out_of_reach(graded: GradedCla
     found = json.loads(text.split("SNOOP-FOUND ", 1)[1].splitlines()[0])
     assert not [p for p in found if p.startswith((str(graded.course), str(graded.home)))], found
     limits = json.loads(text.split("SNOOP-LIMITS ", 1)[1].splitlines()[0])
-    assert limits["uid"] != 0 and limits["processes"] == 64 and limits["memory"] == 2048 << 20, limits
+    assert limits["uid"] != 0 and limits["processes"] == 128 and limits["memory"] == 2048 << 20, limits
     assert len(limits["pids"]) < 10, limits  # its own process namespace: only the sandbox's processes
     assert graded.connections == []
     assert not (graded.course / "planted.txt").exists()
@@ -240,6 +244,8 @@ def test_no_grading_processes_are_left_behind(graded: GradedClass) -> None:
         if cwd.startswith(str(graded.course)) or str(graded.course) in cmdline:
             leftovers.append((entry.name, cwd, cmdline[:200]))
     assert not leftovers, leftovers
+    scratch = [p for p in Path(tempfile.gettempdir()).glob("grade-class-run-*") if str(graded.pid) in p.name]
+    assert not scratch, scratch
 
 
 def test_stderr_from_student_code_costs_nothing(graded: GradedClass) -> None:
