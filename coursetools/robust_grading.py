@@ -207,7 +207,6 @@ class RobustExecute(Execute):
         self._failed: set[int] = set()
         self._restarts = -1  # the first start is not a restart
         self._guarded = False
-        self._current_cell: NotebookNode | None = None
         self._current_is_test = False
         self._chars: dict[int, int] = {}
         try:
@@ -312,6 +311,8 @@ class RobustExecute(Execute):
                 cell = self.nb.cells[earlier]
                 if cell.cell_type != "code" or not cell.source.strip() or is_test_cell(cell) or earlier in self._failed:
                     continue
+                if utils.is_locked(cell) and self._guarded:
+                    await self._restore_guard()
                 reply = await self._quiet(cell.source, self.timeout or 600, silent=False)
                 if reply is None or not await self._probe():
                     self._failed.add(earlier)

@@ -58,6 +58,10 @@ KERNEL_LOG = "kernel.log"
 PASS_ENV = ("NBGRADER_EXECUTION", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "MPLBACKEND", "PYTHONHASHSEED")
 #: System folders shown read-only (when they exist).
 SYSTEM_DIRS = ("/usr", "/etc", "/opt/conda")
+#: Folders under those that stay hidden (Jupyter and hub configuration, ssh keys).
+MASKED_DIRS = ("/etc/jupyter", "/etc/jupyterhub", "/etc/ssh", "/usr/local/etc/jupyter")
+#: Editable-installed packages the kernel does not need (instructor tooling).
+NOT_FOR_KERNELS = ("coursetools",)
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def _editable_package_dirs() -> list[str]:
                 mapping = json.loads(text[text.index("{", start):text.index("}", start) + 1].replace("'", '"'))
             except ValueError:
                 continue
-            found += [p for p in mapping.values() if os.path.isdir(p)]
+            found += [p for name, p in mapping.items() if os.path.isdir(p) and name not in NOT_FOR_KERNELS]
     return found
 
 
@@ -205,6 +209,9 @@ def bwrap_command(kernel_cmd: list[str], *, bwrap: str, socket_dir: str, cwd: st
             args += ["--perms", "0755", "--dir", parent]
     for path in shown:
         args += ["--ro-bind", path, path]
+    for path in MASKED_DIRS:
+        if os.path.isdir(path) and any(path.startswith(s + os.sep) for s in shown):
+            args += ["--tmpfs", path]
     args += _root_symlinks()
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", "/dev/shm",
@@ -253,6 +260,9 @@ def apply_limits(limits: Limits) -> None:
     }
     for which, value in caps.items():
         hard = value + 5 if which == resource.RLIMIT_CPU else value  # SIGXCPU first, SIGKILL 5 s later
+        _, current = resource.getrlimit(which)
+        if current != resource.RLIM_INFINITY:  # never above what this process may have
+            value, hard = min(value, current), min(hard, current)
         resource.setrlimit(which, (value, hard))
 
 
