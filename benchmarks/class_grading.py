@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -145,6 +146,7 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=os.cpu_count() or 2, help="busy processes in the loaded run")
     parser.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so running nbgrader/grade-class children are killed too
 
     base = args.keep or Path(tempfile.mkdtemp(prefix="class-grading-"))
     home = base / "home"
