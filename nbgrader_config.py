@@ -71,7 +71,7 @@ if os.environ.get("NBGRADER_EXCHANGE"):
 # * Student code runs in a bubblewrap sandbox: no network, read-only file system, no course
 #   files, caps on memory/processes/CPU. Without bwrap, grading works and logs UNSANDBOXED.
 # * A cell that hangs, kills the kernel or breaks it costs only its own exercise: the kernel
-#   is restarted, earlier non-test cells are re-run, and grading continues.
+#   is restarted, the earlier cells that worked are re-run, and grading continues.
 # * A test cell earns its points when it raises no error: stderr output does not cost points
 #   and displayed values give no partial credit.
 # * Test cells and read-only cells a student deleted are put back (and run) instead of
@@ -95,6 +95,6 @@ c.Autograde.sanitize_preprocessors = [
 c.OverwriteCells.add_missing_cells = True
 # Limits of the sandboxed kernel (defaults shown):
 # c.SandboxKernelManager.memory_mb = 2048    # address space per process
-# c.SandboxKernelManager.processes = 64      # processes and threads
+# c.SandboxKernelManager.processes = 128     # processes and threads
 # c.SandboxKernelManager.cpu_seconds = 600   # CPU time per process
 # c.SandboxKernelManager.sandbox = False     # grade without the sandbox (not recommended)

@@ -14,10 +14,13 @@ in nbgrader_config.py) runs the notebook in the same order, in a sandboxed kerne
   processes), gets a `KernelDied` / `CellTimeoutError` / `KernelBroken` error in its output.
   The kernel is killed (with everything it started: the sandbox has its own process
   namespace) and a fresh one is started before the next code cell.
-* **Re-running after a restart:** the fresh kernel re-runs every earlier code cell that is
-  not a test cell and did not fail (setup, lesson demos and the student's solutions), so
-  later exercises see the functions they need. Outputs of this replay are discarded. A cell
-  that breaks the kernel during the replay is left out as well and noted in its output.
+* **Re-running after a restart:** the fresh kernel re-runs every earlier code cell that did
+  not fail (setup, lesson demos, the student's solutions, and earlier tests, which may
+  define helpers later tests use), so later exercises see what they need. Outputs of this
+  replay are discarded; a test keeps the result of its first run. A cell that breaks the
+  kernel during the replay is left out as well (and, unless it is a test, noted in its
+  output). Helpers defined inside a test cell that itself crashed cannot be recovered:
+  shared test helpers belong in read-only helper cells, as the course writes them.
 * Cells that were never reached because `max_restarts` was exhausted get a `GradingAborted`
   error (a safety net; each restart leaves out at least one more cell).
 
@@ -309,16 +312,17 @@ class RobustExecute(Execute):
             replay_ok = True
             for earlier in range(index):
                 cell = self.nb.cells[earlier]
-                if cell.cell_type != "code" or not cell.source.strip() or is_test_cell(cell) or earlier in self._failed:
+                if cell.cell_type != "code" or not cell.source.strip() or earlier in self._failed:
                     continue
                 if utils.is_locked(cell) and self._guarded:
                     await self._restore_guard()
                 reply = await self._quiet(cell.source, self.timeout or 600, silent=False)
                 if reply is None or not await self._probe():
                     self._failed.add(earlier)
-                    cell.outputs.append(error_output(
-                        "KernelBroken", "re-running this cell (after a later cell failed) left the kernel unusable; "
-                        "the rest of the notebook was graded without it"))
+                    if not is_test_cell(cell):  # a test keeps the result of its first, real run
+                        cell.outputs.append(error_output(
+                            "KernelBroken", "re-running this cell (after a later cell failed) left the kernel "
+                            "unusable; the rest of the notebook was graded without it"))
                     self.log.warning("Cell %d (%s) broke the kernel while re-running; leaving it out", earlier, _grade_id(cell))
                     await self._discard_kernel()
                     replay_ok = False
