@@ -30,6 +30,9 @@ from hostile.corpus import exercises, generated_course, handed_in, load_cases, r
 
 ASSIGNMENT = Assignment("01-callbacks")
 CASES = load_cases()
+# One graded class serves every test here: with pytest-xdist, keep them on one worker
+# (`--dist loadgroup` or `--dist loadscope`).
+pytestmark = pytest.mark.xdist_group(name="hostile-corpus")
 
 #: Submissions that are broken in their structure rather than their code, with their outcome.
 STRUCTURAL = {
