@@ -202,6 +202,11 @@ def bwrap_command(kernel_cmd: list[str], *, bwrap: str, socket_dir: str, cwd: st
     if uid is None:  # unprivileged bwrap: a user namespace; RLIMIT_NPROC then counts only in it
         args += ["--unshare-user"]
     shown = readonly_paths(hidden)
+    # Private /proc, /dev and /tmp first: a course or virtual environment that lives under /tmp
+    # (a CI clone, say) is bound read-only on top of the private /tmp, not hidden by it.
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", "/tmp"]
     # Parent folders made by bwrap copy the host's modes (/root is 0700): make them traversable.
     parents = sorted({str(parent) for path in shown for parent in Path(path).parents if str(parent) != "/"})
     for parent in parents:
@@ -213,10 +218,7 @@ def bwrap_command(kernel_cmd: list[str], *, bwrap: str, socket_dir: str, cwd: st
         if os.path.isdir(path) and any(path.startswith(s + os.sep) for s in shown):
             args += ["--tmpfs", path]
     args += _root_symlinks()
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", "/dev/shm",
-             "--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", "/tmp",
-             "--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", WORKDIR]
+    args += ["--perms", "1777", "--size", str(limits.workdir_mb << 20), "--tmpfs", WORKDIR]
     # The assignment's data files (never the notebooks: the one being graded holds hidden tests).
     for entry in sorted(os.listdir(cwd)) if os.path.isdir(cwd) else []:
         if entry.startswith(".") or entry.endswith(".ipynb") or os.path.islink(os.path.join(cwd, entry)):
