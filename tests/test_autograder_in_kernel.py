@@ -6,6 +6,7 @@ cell must score full marks (nbgrader gives 0 to a test cell that writes anything
 """
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -84,7 +85,10 @@ def test_nbgrader_autograde_gives_the_same_verdicts(tmp_path: Path) -> None:
     course = copy_course(tmp_path / "course")
     folder = course / "source" / "99-corpus"
     folder.mkdir()
-    setup = nbformat.v4.new_code_cell(SETUP)
+    # The corpus travels with the assignment as a data file: grading kernels are sandboxed
+    # and see only the assignment's own files, not this repository's tests/.
+    shutil.copy2(CORPUS / "autograder_cases.py", folder)
+    setup = nbformat.v4.new_code_cell("import autograder_cases")
     cells = [setup]
     for name in autograder_cases.CASES:
         cell = nbformat.v4.new_code_cell(_case_cell(name))
@@ -95,9 +99,7 @@ def test_nbgrader_autograde_gives_the_same_verdicts(tmp_path: Path) -> None:
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     nbformat.write(notebook, folder / "corpus.ipynb")
     nbgrader("generate_assignment", "99-corpus", "--force", cwd=course)
-    (course / "submitted" / "student" / "99-corpus").mkdir(parents=True)
-    (course / "submitted" / "student" / "99-corpus" / "corpus.ipynb").write_text(
-        (course / "release" / "99-corpus" / "corpus.ipynb").read_text())
+    shutil.copytree(course / "release" / "99-corpus", course / "submitted" / "student" / "99-corpus")
     nbgrader("autograde", "99-corpus", "--force", cwd=course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         graded = gradebook.find_submission_notebook("corpus", "99-corpus", "student")
