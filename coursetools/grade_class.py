@@ -222,6 +222,9 @@ def worker_main(index: int, course: Course, conn, parent_pid: int, run_dir: Path
     finally:
         shutil.rmtree(private_dir, ignore_errors=True)
         print(f"worker {index} (pid {os.getpid()}): done", flush=True)
+        # No finalizers: the gradebook connection inherited from the main process stays untouched,
+        # and leftover library threads cannot keep the worker alive.
+        os._exit(0)
 
 
 class _Records:
