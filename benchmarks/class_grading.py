@@ -171,10 +171,12 @@ def main() -> None:
     serial_autograde = time.monotonic() - started
     nbgrader("export", "--to", str(serial / "grades.csv"), cwd=serial, extra_env=env)
     serial_total = time.monotonic() - started
-    print(f"serial nbgrader autograde: {serial_autograde:.1f} s (+ export: {serial_total:.1f} s)", flush=True)
+    print(f"serial nbgrader autograde: {serial_autograde:.1f} s (+ export: {serial_total:.1f} s); "
+          f"load average now {os.getloadavg()[0]:.1f}", flush=True)
 
     parallel_seconds, output = grade_class(parallel, args.workers, env)
-    print(f"grade-class --workers {args.workers}: {parallel_seconds:.1f} s (export included)", flush=True)
+    print(f"grade-class --workers {args.workers}: {parallel_seconds:.1f} s (export included); "
+          f"load average now {os.getloadavg()[0]:.1f}", flush=True)
     print(f"speed-up: {serial_autograde / parallel_seconds:.2f}x against autograde alone, "
           f"{serial_total / parallel_seconds:.2f}x against autograde + export", flush=True)
     print(f"grade differences, grade-class vs serial: {differences(parallel, serial)}", flush=True)
