@@ -85,7 +85,10 @@ def test_killed_midway_resumes_and_matches_serial_autograde(tmp_path: Path) -> N
     run.wait(30)
     saved = sorted(json.loads(state.read_text())["students"])
     assert 1 <= len(saved) < len(students), saved
-    time.sleep(2)  # workers and their sandboxed kernels die with the main process
+    # Workers and their sandboxed kernels die with the main process.
+    deadline = time.monotonic() + 15
+    while _processes_of(course, run.pid) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert not _processes_of(course, run.pid)
 
     # Second run: only the rest, unsandboxed this time (and saying so).
