@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -41,6 +43,13 @@ class CallProbe:
         self.func = func
         self.folder = tempfile.mkdtemp(prefix="autograder-probe-")
         self.__name__ = getattr(func, "__name__", "probe")
+        # The folder goes when the probe made here goes; copies in worker processes keep it.
+        self._remove_folder = weakref.finalize(self, shutil.rmtree, self.folder, True)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_remove_folder", None)
+        return state
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         start = time.time()
