@@ -652,6 +652,10 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, force: 
     run_dir = _run_dir()
     # Sandboxed kernels keep their sockets in here too; all of it goes when the run ends.
     os.environ["COURSE_SANDBOX_RUNTIME"] = str(run_dir)
+    # Each kernel may use its share of the CPUs (a cgroup quota, where available), so one
+    # student's fork bomb or spinning process pool cannot starve the student graded next to it.
+    os.environ.setdefault("COURSE_SANDBOX_CPUS", f"{max(1.0, (os.cpu_count() or 1) / workers):g}")
+    sandbox.remove_stale_cgroups()
     outcomes: dict[str, Outcome] = {}
     todo: list[tuple[str, str]] = []
     sandboxed_now = sandbox.unavailable_reason() is None

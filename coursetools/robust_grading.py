@@ -46,6 +46,7 @@ with a statement; student code could forge a value).
 from __future__ import annotations
 
 import ast
+import asyncio
 import time
 from queue import Empty
 
@@ -210,6 +211,8 @@ class RobustExecute(Execute):
         self._failed: set[int] = set()
         self._restarts = -1  # the first start is not a restart
         self._guarded = False
+        self._monitor: asyncio.Future | None = None
+        self._cap_hit: int | None = None
         self._current_is_test = False
         self._chars: dict[int, int] = {}
         try:
@@ -250,7 +253,9 @@ class RobustExecute(Execute):
             tail = getattr(self.km, "kernel_log_tail", lambda: "")()
             if tail.strip():
                 self.log.info("The kernel's last words:\n%s", tail)
-            failure = error_output("KernelDied", f"the kernel died while running this cell ({_exit_description(code)}); "
+            why = _exit_description(code) if self._cap_hit is None else (
+                f"it and its processes reached the sandbox's cap of {self._cap_hit} processes and were stopped")
+            failure = error_output("KernelDied", f"the kernel died while running this cell ({why}); "
                                    "it was restarted and the rest of the notebook was graded without this cell")
             kernel_usable = False
         except CellTimeoutError:
@@ -264,8 +269,10 @@ class RobustExecute(Execute):
                              self.error_on_timeout["ename"], self.timeout)
             kernel_usable = await self._probe()
         elif failure is None and not await self._probe():
-            failure = error_output("KernelBroken", "after this cell the kernel no longer answered or could not start "
-                                   "a thread (a loop that never yields, too many processes); it was restarted and "
+            why = ("the kernel no longer answered or could not start a thread (a loop that never yields, too "
+                   "many processes)") if self._cap_hit is None else (
+                   f"the kernel and its processes reached the sandbox's cap of {self._cap_hit} processes")
+            failure = error_output("KernelBroken", f"after this cell {why}; it was restarted and "
                                    "the rest of the notebook was graded without this cell")
             kernel_usable = False
         if failure is not None:
@@ -298,6 +305,8 @@ class RobustExecute(Execute):
             if self._restarts == 0 and getattr(self.km, "sandbox_problem", None):
                 self.log.warning("Student code runs UNSANDBOXED: %s", self.km.sandbox_problem)
             await self.async_start_new_kernel()
+            self._cap_hit = None
+            self._monitor = asyncio.ensure_future(self._watch_processes(self.km))
             await self.async_start_new_kernel_client()
             msg_id = await ensure_async(self.kc.kernel_info())
             info = await self.async_wait_for_reply(msg_id)
@@ -330,7 +339,31 @@ class RobustExecute(Execute):
             if replay_ok:
                 return True
 
+    async def _watch_processes(self, km) -> None:
+        """Stop a sandbox that reaches its process cap (a fork bomb) at once: its processes
+        would otherwise spin on the CPU the other students' kernels need until it is noticed."""
+        counts = getattr(km, "process_count", None)
+        if counts is None:
+            return
+        while True:
+            await asyncio.sleep(0.25)
+            now = counts()
+            if now is not None and now[0] >= now[1] - 1:
+                self._cap_hit = now[1]
+                self.log.warning("The sandbox reached its cap of %d processes: stopping the kernel", now[1])
+                try:
+                    await ensure_async(km.provisioner.kill())
+                except Exception as error:
+                    self.log.debug("Stopping the kernel: %s", error)
+                return
+
     async def _discard_kernel(self) -> None:
+        if self._monitor is not None:
+            try:
+                self._monitor.cancel()
+            except Exception:
+                pass
+            self._monitor = None
         if self.km is None:
             return
         try:
