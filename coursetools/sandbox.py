@@ -25,7 +25,11 @@ This launcher sets resource limits on itself and replaces itself with Debian's b
 * as an unprivileged user (when grading runs as root: a per-kernel uid, no capabilities,
   no new privileges) with limits on address space (memory), number of processes and
   threads, CPU seconds, file size and open files (RLIMIT_AS, RLIMIT_NPROC, RLIMIT_CPU,
-  RLIMIT_FSIZE, RLIMIT_NOFILE).
+  RLIMIT_FSIZE, RLIMIT_NOFILE);
+* in its own cgroup where grading runs as root and cgroups are writable (v1 or v2): a cap on
+  its processes (pids.max), and in grade-class a CPU quota of CPUs / workers, so a fork bomb
+  or a pool of spinning processes cannot starve the student graded next to it. The grading
+  side also stops a sandbox the moment it reaches its process cap.
 
 Where bubblewrap is missing (or `COURSE_SANDBOX_BWRAP=none`), grading still works with an
 ordinary kernel and every grading run says loudly that student code ran UNSANDBOXED.
