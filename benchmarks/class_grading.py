@@ -67,6 +67,11 @@ def make_class(course: Path, students: int) -> dict[str, str]:
     cases = load_cases()
     values = {"__COURSE__": str(course), "__HOME__": "/nonexistent-home", "__SELF__": "x", "__OTHER__": "y",
               "__PORT__": "9", "__PACKAGE__": "/nonexistent-package"}
+    from coursetools import sandbox
+
+    sandboxed = sandbox.unavailable_reason() is None
+    if not sandboxed:
+        print(f"no hostile submissions: {sandbox.describe()}", flush=True)
     kinds = {}
     for i in range(students):
         slot = i % 10
@@ -91,6 +96,8 @@ def make_class(course: Path, students: int) -> dict[str, str]:
                 kind, notebook = "broken (empty notebook)", nbformat.v4.new_notebook(metadata=good.metadata)
             else:
                 kind = "broken (corrupted JSON)"
+        elif not sandboxed:  # fork and memory bombs only ever run inside the sandbox
+            kind, notebook = "correct (hostile skipped: no sandbox)", good
         else:
             case = cases[(i // 10 * 2 + slot - 8) % len(cases)]
             kind, notebook = f"hostile ({case.name})", render(case, good, release, exs[0], {**values, "__SELF__": name})

@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from coursetools import sandbox
 from coursetools.layout import Assignment
 from coursetools.nbgrader_cli import environment
 from coursetools.submissions import submit
@@ -31,8 +32,13 @@ from hostile.corpus import exercises, generated_course, handed_in, load_cases, r
 ASSIGNMENT = Assignment("01-callbacks")
 CASES = load_cases()
 # One graded class serves every test here: with pytest-xdist, keep them on one worker
-# (`--dist loadgroup` or `--dist loadscope`).
-pytestmark = pytest.mark.xdist_group(name="hostile-corpus")
+# (`--dist loadgroup` or `--dist loadscope`). Fork bombs and memory bombs are only ever run
+# inside the sandbox: where it cannot work, these tests are skipped and say why.
+pytestmark = [
+    pytest.mark.xdist_group(name="hostile-corpus"),
+    pytest.mark.skipif(sandbox.unavailable_reason() is not None,
+                       reason=f"the hostile corpus needs the grading sandbox: {sandbox.unavailable_reason()}"),
+]
 
 #: Submissions that are broken in their structure rather than their code, with their outcome.
 STRUCTURAL = {
