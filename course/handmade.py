@@ -7,10 +7,17 @@
 * `Archive` is a slow store with an async `save`: awaiting it takes `latency` seconds of
   loop time. Like every course service it records each call and waits with
   `loop.call_later`, so it follows whichever clock the loop keeps.
+* `uses_your_code(...)` wraps a lesson demo that runs the student's exercise code, so that
+  the demo says "solve the exercise first" instead of failing while it is unsolved.
+* `task_states()` and `loop_parts(...)` draw a task's states and the parts of an event loop.
 """
 from __future__ import annotations
 
 import asyncio
+import gc
+import traceback
+import warnings
+from types import TracebackType
 from typing import Iterable, Sequence, Union
 
 from course.services import CallRecord, recorder_for
@@ -91,3 +98,128 @@ class Archive:
 def _resolve(future: asyncio.Future) -> None:
     if not future.done():
         future.set_result(None)
+
+
+class uses_your_code:
+    """Run a lesson demo that uses the student's exercise code, whether or not it works yet.
+
+        with uses_your_code("Task and EventLoop (exercises 2 and 3)"):
+            print(loop.run_until_complete(...))
+
+    If the code raises (an unsolved exercise raises NotImplementedError), the demo stops
+    with one line on stdout that says which exercise it needs, and whatever the failed demo
+    left behind (coroutines it made but never ran) is dropped quietly, so nothing reaches
+    stderr. `async with uses_your_code(..., timeout=5)` also stops a demo that waits forever.
+    """
+
+    def __init__(self, what: str, *, timeout: float | None = None) -> None:
+        self.what = what
+        self.timeout = timeout
+        self._deadline: asyncio.Timeout | None = None
+
+    def __enter__(self) -> "uses_your_code":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> bool:
+        if error is None or not isinstance(error, Exception):
+            return False
+        reason = "waited too long" if isinstance(error, TimeoutError) and self._deadline else \
+            f"raised {type(error).__name__}: {error}".rstrip(": ")
+        print(f"This demo runs your {self.what}, which {reason}. "
+              "Run this cell again once that exercise passes its tests.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # coroutines the failed demo made and never ran
+            traceback.clear_frames(trace)
+            del error, trace
+            gc.collect()
+        return True
+
+    async def __aenter__(self) -> "uses_your_code":
+        if self.timeout is not None:
+            self._deadline = asyncio.timeout(self.timeout)
+            await self._deadline.__aenter__()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                        trace: TracebackType | None) -> bool:
+        if self._deadline is not None:
+            try:
+                await self._deadline.__aexit__(kind, error, trace)
+            except TimeoutError as timed_out:
+                return self.__exit__(TimeoutError, timed_out, timed_out.__traceback__)
+        return self.__exit__(kind, error, trace)
+
+
+def task_states():
+    """A diagram of the states of a task and the moves between them (a matplotlib figure)."""
+    from course.plots import CourseFigure
+
+    figure = CourseFigure(figsize=(9, 3.4), layout="constrained")
+    ax = figure.add_subplot()
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 4)
+    ax.axis("off")
+    boxes = {
+        "created": (0.9, 2.9, "#eeeeee", "created\n(coroutine made,\nnot yet scheduled)"),
+        "ready": (3.6, 2.9, "#cfe8ff", "ready\n(its step is in\nthe ready queue)"),
+        "running": (6.3, 2.9, "#c8f0c8", "running\n(the loop runs its\nstep: send / throw)"),
+        "waiting": (6.3, 0.8, "#fff1c2", "waiting\n(suspended at await,\non a future or timer)"),
+        "done": (9.0, 2.9, "#e5d4f5", "done\n(result, exception\nor cancelled)"),
+    }
+    for x, y, color, text in boxes.values():
+        ax.text(x, y, text, ha="center", va="center", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.5", "facecolor": color, "edgecolor": "#555555"})
+    arrows = [
+        ((1.7, 2.9), (2.8, 2.9), "create_task"),
+        ((4.4, 2.9), (5.5, 2.9), "loop's turn"),
+        ((7.1, 2.9), (8.2, 2.9), "return / raise"),
+        ((6.3, 2.3), (6.3, 1.45), "await a pending\nfuture"),
+        ((5.6, 0.9), (3.7, 2.3), "future done:\nwake-up (call_soon)"),
+        ((5.7, 3.35), (4.2, 3.35), "bare yield\n(sleep(0))"),
+    ]
+    for start, end, label in arrows:
+        ax.annotate("", xy=end, xytext=start, arrowprops={"arrowstyle": "->", "color": "#333333"})
+        ax.text((start[0] + end[0]) / 2, (start[1] + end[1]) / 2 + 0.22, label, ha="center",
+                va="bottom", fontsize=8, color="#333333")
+    ax.set_title("The states of a task")
+    return figure
+
+
+def loop_parts(ready: Sequence[str] = (), timers: Sequence[tuple[float, str]] = (),
+               waiting: Sequence[str] = (), now: float = 0.0, title: str | None = None):
+    """A diagram of an event loop's parts, filled with what a loop holds at one moment.
+
+    `ready` labels the callbacks in the ready queue (in order), `timers` the timers as
+    `(due time, label)`, `waiting` the tasks suspended on futures (where the selector
+    would wait for sockets in a real loop); `now` is the loop's clock.
+    """
+    from course.plots import CourseFigure
+
+    figure = CourseFigure(figsize=(9, 3.6), layout="constrained")
+    ax = figure.add_subplot()
+    ax.set_xlim(0, 12)
+    ax.set_ylim(0, 5)
+    ax.axis("off")
+
+    def panel(x: float, width: float, heading: str, rows: Sequence[str], color: str) -> None:
+        ax.add_patch(_rounded(x, 0.3, width, 4.0, color))
+        ax.text(x + width / 2, 4.0, heading, ha="center", va="center", fontsize=10, weight="bold")
+        shown = list(rows[:6]) + ([f"... {len(rows) - 6} more"] if len(rows) > 6 else [])
+        for index, row in enumerate(shown or ["(empty)"]):
+            ax.text(x + 0.2, 3.4 - 0.45 * index, row, ha="left", va="center", fontsize=8.5, family="monospace")
+
+    panel(0.2, 3.7, "ready queue (deque)", [f"{i + 1}. {label}" for i, label in enumerate(ready)], "#cfe8ff")
+    panel(4.1, 3.7, "timers (heap)", [f"{when:g}s  {label}" for when, label in sorted(timers)], "#fff1c2")
+    panel(8.0, 3.8, "selector / futures", [f"waits: {label}" for label in waiting], "#e5d4f5")
+    ax.text(6.0, 4.65, f"one turn at t={now:g}s: if nothing is ready, sleep until the first timer or I/O "
+            "(the selector); move due timers to the ready queue; run what is ready",
+            ha="center", va="center", fontsize=8.5, wrap=True)
+    ax.set_title(title or "The parts of an event loop")
+    return figure
+
+
+def _rounded(x: float, y: float, width: float, height: float, color: str):
+    from matplotlib.patches import FancyBboxPatch
+
+    return FancyBboxPatch((x, y), width, height, boxstyle="round,pad=0.05", facecolor=color, edgecolor="#555555")
