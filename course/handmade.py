@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import traceback
 import warnings
 from types import TracebackType
@@ -118,6 +119,7 @@ class uses_your_code:
         self._deadline: asyncio.Timeout | None = None
 
     def __enter__(self) -> "uses_your_code":
+        self._before = _unstarted_coroutines()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -133,9 +135,12 @@ class uses_your_code:
             traceback.clear_frames(trace)
             del error, trace
             gc.collect()
+        for coroutine in _unstarted_coroutines() - self._before:
+            coroutine.close()  # still held by a variable (a loop's queue, say): closed, it never warns
         return True
 
     async def __aenter__(self) -> "uses_your_code":
+        self.__enter__()
         if self.timeout is not None:
             self._deadline = asyncio.timeout(self.timeout)
             await self._deadline.__aenter__()
@@ -149,6 +154,12 @@ class uses_your_code:
             except TimeoutError as timed_out:
                 return self.__exit__(TimeoutError, timed_out, timed_out.__traceback__)
         return self.__exit__(kind, error, trace)
+
+
+def _unstarted_coroutines() -> set:
+    """Every coroutine object that exists and has not started running."""
+    return {obj for obj in gc.get_objects()
+            if inspect.iscoroutine(obj) and inspect.getcoroutinestate(obj) == inspect.CORO_CREATED}
 
 
 def task_states():

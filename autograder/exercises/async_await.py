@@ -9,15 +9,51 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from autograder import errors
-from autograder.checks import assert_finishes_within, assert_peak_in_flight, check
+from autograder.checks import (
+    assert_all_awaited,
+    assert_finished,
+    assert_finishes_within,
+    assert_no_blocking,
+    assert_no_exception,
+    assert_no_leaked_tasks,
+    assert_not_tampered,
+    assert_peak_in_flight,
+    check,
+)
 from autograder.errors import student_facing
 from autograder.exercises.callbacks import Urls, _split, page
 from autograder.report import Report
+from autograder.runner import run
 from course.handmade import Archive
 
 
 def _requested(report: Report) -> list:
     return [call.key for call in report.calls if call.name == "download"]
+
+
+def _ran(func: Callable, *args: Any, name: str) -> Report:
+    """Run the student's coroutine and apply the checks every exercise shares (genuine
+    libraries, finished, nothing blocked, nothing left unawaited); the result is left to the caller."""
+    report = run(func, *args, name=name)
+    assert_not_tampered(report)
+    assert_finished(report)
+    assert_no_blocking(report)
+    assert_all_awaited(report)
+    return report
+
+
+def _first_difference(got: Any, expected: list, labels: list) -> str:
+    """The first wrong entry of a returned list, for a message."""
+    if not isinstance(got, list):
+        return f"it returned {type(got).__name__} {got!r:.80}, not a list"
+    if len(got) != len(expected):
+        return f"it returned {len(got)} pages for {len(expected)} URLs"
+    index = next(i for i, (a, b) in enumerate(zip(got, expected)) if a != b)
+    where = f"urls[{index}] is {labels[index]!r}"
+    if sorted(map(str, got)) == sorted(map(str, expected)):
+        return (f"the pages are all there, but in the wrong order: entry {index} is {got[index]!r:.60} where {where}. "
+                "Return them in the order of urls, not in the order they arrived")
+    return f"entry {index} is {got[index]!r:.60} where {where}; expected {expected[index]!r}"
 
 
 def _with_latencies(urls: list[str], latencies: list[float] | None) -> tuple:
@@ -32,11 +68,12 @@ def check_fetch_in_order(fetch_in_order: Callable, *cases: list[str]) -> None:
     after len(urls) seconds of loop time, without blocking."""
     for urls in cases:
         report = check(fetch_in_order, list(urls), expected=[page(url) for url in urls], max_in_flight=1,
-                       within=len(urls), not_before=len(urls), name="fetch_in_order")
+                       name="fetch_in_order")
         if _requested(report) != list(urls):
             raise errors.WrongResult(
                 f"fetch_in_order requested {_requested(report)} for {list(urls)}: request each entry once, in order "
                 "(a URL that appears twice is downloaded twice).")
+        assert_finishes_within(report, len(urls), not_before=len(urls))
     print(f"passed: fetch_in_order awaits each page before the next ({len(cases)} cases)")
 
 
@@ -67,8 +104,13 @@ def check_fetch_all(fetch_all: Callable, *cases: Urls) -> None:
     for case in cases:
         urls, latencies = _split(case)
         longest = max(latencies or [1.0]) if urls else 0.0
-        report = check(fetch_all, *_with_latencies(urls, latencies), expected=[page(url) for url in urls],
-                       name="fetch_all")
+        report = _ran(fetch_all, *_with_latencies(urls, latencies), name="fetch_all")
+        assert_no_exception(report)
+        expected = [page(url) for url in urls]
+        if report.result != expected:
+            raise errors.WrongResult(f"fetch_all returned the wrong pages for {case!r:.100}: "
+                                     f"{_first_difference(report.result, expected, urls)}.")
+        assert_no_leaked_tasks(report)
         if sorted(_requested(report)) != sorted(urls):
             raise errors.WrongResult(
                 f"fetch_all requested {sorted(_requested(report))} for {urls}: download each entry once per "
@@ -88,8 +130,22 @@ def check_fastest_pages(fastest_pages: Callable, *cases: tuple[Sequence[tuple[st
         requests = list(requests)
         by_arrival = sorted(requests, key=lambda request: request[1])[:n]
         nth = by_arrival[-1][1] if by_arrival else 0.0
-        check(fastest_pages, requests, n, expected=[page(url) for url, _ in by_arrival], within=nth,
-              not_before=nth, min_in_flight=len(requests) if n else None, name="fastest_pages")
+        report = _ran(fastest_pages, requests, n, name="fastest_pages")
+        assert_no_exception(report)
+        expected = [page(url) for url, _ in by_arrival]
+        if report.result != expected:
+            raise errors.WrongResult(
+                f"fastest_pages({requests}, n={n}) returned {report.result!r:.200}; expected the first {n} pages in "
+                f"the order they arrived: {expected}.")
+        if report.leaked_tasks and report.leaked_cancelled < len(report.leaked_tasks):
+            raise errors.TaskLeaked(
+                f"fastest_pages returned while {len(report.leaked_tasks)} downloads it no longer needed were still "
+                "running. Cancel each of them (task.cancel()), then await them, for example with "
+                "`await asyncio.gather(*tasks, return_exceptions=True)`, before you return.")
+        assert_no_leaked_tasks(report)
+        assert_finishes_within(report, nth, not_before=nth)
+        if n:
+            assert_peak_in_flight(report, at_least=len(requests))
     print(f"passed: fastest_pages returns the first pages in arrival order and stops the rest ({len(cases)} cases)")
 
 
@@ -115,8 +171,13 @@ def check_download_report(download_report: Callable, *cases: Urls) -> None:
     for case in cases:
         urls, latencies = _split(case)
         longest = max(latencies or [1.0]) if urls else 0.0
-        report = check(download_report, *_with_latencies(urls, latencies), within=longest,
-                       min_in_flight=len(urls), name="download_report")
+        report = _ran(download_report, *_with_latencies(urls, latencies), name="download_report")
+        if isinstance(report.exception, LookupError):
+            raise errors.StudentCodeRaised(
+                f"download_report let the LookupError of a failed download escape (for {case!r:.100}): one "
+                "failure must not stop the others. Collect each download's exception instead of letting it "
+                "propagate (gather can return exceptions; a try/except around each download works too).")
+        assert_no_exception(report)
         result = report.result
         if not (isinstance(result, tuple) and len(result) == 2):
             raise errors.WrongResult(
@@ -130,6 +191,9 @@ def check_download_report(download_report: Callable, *cases: Urls) -> None:
                 f"download_report({case!r:.120}) returned a wrong report: {wrong}. pages maps each URL that "
                 "downloaded to its page; failures maps each failed URL to the exception object its download "
                 "raised (not a string); a slow download must not be cancelled or lost because another failed.")
+        assert_no_leaked_tasks(report)
+        assert_finishes_within(report, longest)
+        assert_peak_in_flight(report, at_least=len(urls))
     print(f"passed: download_report sorts every outcome into pages and failures ({len(cases)} cases)")
 
 

@@ -364,13 +364,24 @@ def _new_loop(EventLoop: type) -> Any:
         raise errors.StudentCodeRaised(f"EventLoop() raised {error!r}: keep the given __init__.") from None
 
 
+def _call(loop: Any, method: str, *args: Any) -> None:
+    """loop.<method>(*args), with what the student's loop raises turned into a diagnosis."""
+    try:
+        getattr(loop, method)(*args)
+    except TypeError as error:
+        if "not supported between instances" not in str(error):
+            raise errors.StudentCodeRaised(f"EventLoop.{method} raised TypeError: {error}") from None
+        raise errors.WrongResult(
+            f"EventLoop.{method}: two timers due at the same time were compared by their callbacks (TypeError: "
+            f"{error}). Put `next(self._sequence)` between the due time and the callback in each heap entry, "
+            "so that ties are decided by the order scheduled.") from None
+    except Exception as error:
+        raise errors.StudentCodeRaised(f"EventLoop.{method} raised {type(error).__name__}: {error}") from None
+
+
 def _turns(loop: Any, count: int) -> None:
     for _ in range(count):
-        try:
-            loop.run_once()
-        except Exception as error:
-            raise errors.StudentCodeRaised(
-                f"EventLoop.run_once raised {type(error).__name__}: {error}") from None
+        _call(loop, "run_once")
 
 
 @student_facing
@@ -386,9 +397,9 @@ def check_event_loop(EventLoop: type, delays: Sequence[float]) -> None:
 
     loop = _new_loop(EventLoop)
     log: list = []
-    loop.call_later(5, lambda: log.append((loop.time(), "timer")))
-    loop.call_soon(lambda what: log.append((loop.time(), what)), "soon a")
-    loop.call_soon(lambda what: log.append((loop.time(), what)), "soon b")
+    _call(loop, "call_later", 5, lambda: log.append((loop.time(), "timer")))
+    _call(loop, "call_soon", lambda what: log.append((loop.time(), what)), "soon a")
+    _call(loop, "call_soon", lambda what: log.append((loop.time(), what)), "soon b")
     _turns(loop, 1)
     if log != [(0, "soon a"), (0, "soon b")]:
         raise errors.WrongResult(
@@ -402,7 +413,7 @@ def check_event_loop(EventLoop: type, delays: Sequence[float]) -> None:
 
     loop = _new_loop(EventLoop)
     log = []
-    loop.call_soon(lambda: (log.append("first"), loop.call_soon(log.append, "second")))
+    _call(loop, "call_soon", lambda: (log.append("first"), loop.call_soon(log.append, "second")))
     _turns(loop, 1)
     if log != ["first"]:
         raise errors.WrongResult(
@@ -415,7 +426,7 @@ def check_event_loop(EventLoop: type, delays: Sequence[float]) -> None:
     loop = _new_loop(EventLoop)
     ran: list = []
     for index, delay in enumerate(delays):
-        loop.call_later(delay, lambda index=index: ran.append((loop.time(), index)))
+        _call(loop, "call_later", delay, lambda index=index: ran.append((loop.time(), index)))
     _turns(loop, len(delays))
     expected = sorted((delay, index) for index, delay in enumerate(delays))
     if ran != expected:
@@ -428,7 +439,7 @@ def check_event_loop(EventLoop: type, delays: Sequence[float]) -> None:
 
     loop = _new_loop(EventLoop)
     seen: list = []
-    loop.call_later(delays[0], lambda: loop.call_later(1, lambda: seen.append(loop.time())))
+    _call(loop, "call_later", delays[0], lambda: loop.call_later(1, lambda: seen.append(loop.time())))
     _turns(loop, 2)
     if seen != [delays[0] + 1]:
         raise errors.WrongResult(
@@ -437,8 +448,8 @@ def check_event_loop(EventLoop: type, delays: Sequence[float]) -> None:
 
     loop = _new_loop(EventLoop)
     log = []
-    loop.call_later(0, log.append, "zero")
-    loop.call_soon(log.append, "soon")
+    _call(loop, "call_later", 0, log.append, "zero")
+    _call(loop, "call_soon", log.append, "soon")
     _turns(loop, 1)
     if log != ["soon", "zero"] or loop.time() != 0:
         raise errors.WrongResult(
@@ -560,7 +571,8 @@ def check_gather_failure(gather: Callable, EventLoop: type, *cases: Sequence[Job
             raise errors.TaskLeaked(
                 f"gather over the jobs {shown} returned or raised at {loop.time():g} s while {unfinished} had not "
                 "finished: it left tasks running. Wait for every task (catch each one's exception while you "
-                "wait), then raise the first failure.\n" + _picture(spans))
+                "wait), then raise the first failure. (If your Task's tests fail, fix them first: a Task that lets "
+                "errors escape stops the loop too.)\n" + _picture(spans))
         if outcome is not expected_error:
             failed = [rest[0] for _, _, *rest in jobs if rest]
             detail = (" That is the first to fail in time; raise the first in argument order."

@@ -733,7 +733,7 @@ async def fetch_all_in_arrival_order(urls, latencies=None):
     return [await next_done for next_done in asyncio.as_completed(tasks)]
 
 
-@case("WrongResult", "expected result")
+@case("WrongResult", "not in the order they arrived")
 def results_in_arrival_order_with_uneven_latencies():
     async_await.check_fetch_all(fetch_all_in_arrival_order, [("slow", 3), ("fast", 1), ("slow", 2)])
 
@@ -782,7 +782,7 @@ async def fastest_pages_counting_late(requests, n):
     return pages
 
 
-@case("WrongResult", "expected result")
+@case("WrongResult", "expected the first 0 pages")
 def n_zero_still_takes_one_page():
     async_await.check_fastest_pages(fastest_pages_counting_late, ([("a", 5), ("b", 1)], 0))
 
