@@ -207,25 +207,30 @@ def loop_parts(ready: Sequence[str] = (), timers: Sequence[tuple[float, str]] = 
     """
     from course.plots import CourseFigure
 
-    figure = CourseFigure(figsize=(9, 3.6), layout="constrained")
+    figure = CourseFigure(figsize=(9, 4.4), layout="constrained")
     ax = figure.add_subplot()
     ax.set_xlim(0, 12)
-    ax.set_ylim(0, 5)
+    ax.set_ylim(-1.6, 5)
     ax.axis("off")
 
     def panel(x: float, width: float, heading: str, rows: Sequence[str], color: str) -> None:
-        ax.add_patch(_rounded(x, 0.3, width, 4.0, color))
+        ax.add_patch(_rounded(x, 0.6, width, 3.7, color))
         ax.text(x + width / 2, 4.0, heading, ha="center", va="center", fontsize=10, weight="bold")
         shown = list(rows[:6]) + ([f"... {len(rows) - 6} more"] if len(rows) > 6 else [])
         for index, row in enumerate(shown or ["(empty)"]):
-            ax.text(x + 0.2, 3.4 - 0.45 * index, row, ha="left", va="center", fontsize=8.5, family="monospace")
+            ax.text(x + 0.15, 3.4 - 0.45 * index, row, ha="left", va="center", fontsize=8, family="monospace")
 
-    panel(0.2, 3.7, "ready queue (deque)", [f"{i + 1}. {label}" for i, label in enumerate(ready)], "#cfe8ff")
-    panel(4.1, 3.7, "timers (heap)", [f"{when:g}s  {label}" for when, label in sorted(timers)], "#fff1c2")
-    panel(8.0, 3.8, "selector / futures", [f"waits: {label}" for label in waiting], "#e5d4f5")
-    ax.text(6.0, 4.65, f"one turn at t={now:g}s: if nothing is ready, sleep until the first timer or I/O "
+    panel(0.1, 3.4, "ready queue (deque)", [f"{i + 1}. {label}" for i, label in enumerate(ready)], "#cfe8ff")
+    panel(4.2, 3.4, "timers (heap)", [f"{when:g}s  {label}" for when, label in sorted(timers)], "#fff1c2")
+    panel(8.3, 3.6, "selector / futures", [f"waits: {label}" for label in waiting], "#e5d4f5")
+    arrow = {"arrowstyle": "->", "color": "#333333", "lw": 1.4}
+    ax.annotate("", xy=(2.2, 0.55), xytext=(5.9, 0.55), arrowprops={**arrow, "connectionstyle": "arc3,rad=-0.35"})
+    ax.text(5.7, -0.05, "due: moved to the ready queue", ha="left", fontsize=8)
+    ax.annotate("", xy=(1.4, 0.55), xytext=(10.1, 0.55), arrowprops={**arrow, "connectionstyle": "arc3,rad=-0.3"})
+    ax.text(6.5, -1.35, "done (or a socket is ready): the waiting task's wake-up is queued", ha="center", fontsize=8)
+    ax.text(6.0, 4.7, f"one turn at t={now:g}s: if nothing is ready, sleep until the first timer or I/O "
             "(the selector); move due timers to the ready queue; run what is ready",
-            ha="center", va="center", fontsize=8.5, wrap=True)
+            ha="center", va="center", fontsize=8.5)
     ax.set_title(title or "The parts of an event loop")
     return figure
 

@@ -20,13 +20,16 @@ Urls = Sequence[Union[str, tuple[str, float]]]
 _GRACE = 5.0
 
 
-def run_scenario(scenario: Callable[..., Any], *args: Any, name: str) -> Report:
+def run_scenario(scenario: Callable[..., Any], *args: Any, name: str, callback_error: str | None = None) -> Report:
     """Run `scenario(*args)` on a private loop; fail if the student's code blocked, raised or
-    left an error in a callback. `name` is the student's function, as messages call it."""
+    left an error in a callback. `name` is the student's function, as messages call it;
+    `callback_error`, the message for an error raised in a callback ({error} is replaced)."""
     report = run(scenario, *args, name=name)
     assert_not_tampered(report)
     assert_finished(report)
     assert_no_blocking(report)
+    if report.callback_errors and callback_error:
+        raise errors.StudentCodeRaised(callback_error.format(error=report.callback_errors[0]))
     assert_no_exception(report)
     if report.unretrieved:
         raise errors.StudentCodeRaised(
@@ -353,16 +356,11 @@ async def _give_up_early(download_as_future: Callable, url: str, latency: float,
 def check_download_as_future_cancelled(download_as_future: Callable, url: str, latency: float, timeout: float) -> None:
     """When the caller gives up on the future (a timeout cancels it), the page or error that
     arrives later is ignored, with no error raised in the event loop."""
-    report = run(_give_up_early, download_as_future, url, latency, timeout, name="download_as_future")
-    assert_not_tampered(report)
-    assert_finished(report)
-    assert_no_blocking(report)
-    if report.callback_errors:
-        raise errors.StudentCodeRaised(
-            f"download_as_future: after the caller gave up on the future (a {timeout:g} s timeout cancelled "
-            f"it), the download's callback raised {report.callback_errors[0]} at {latency:g} s. A cancelled "
-            "future is done: check future.done() in the callback and leave a done future alone.")
-    assert_no_exception(report)
+    report = run_scenario(
+        _give_up_early, download_as_future, url, latency, timeout, name="download_as_future",
+        callback_error=f"download_as_future: after the caller gave up on the future (a {timeout:g} s timeout "
+                       f"cancelled it), the download's callback raised {{error}} at {latency:g} s. A cancelled "
+                       "future is done: check future.done() in the callback and leave a done future alone.")
     expected = "timed out" if timeout < latency else "finished"
     if report.result != expected:
         raise errors.WrongResult(

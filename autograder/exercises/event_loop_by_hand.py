@@ -80,6 +80,13 @@ class _Waitable:
     __await__ = __iter__
 
 
+def _raised(error: BaseException) -> str:
+    """How a message says what the student's code raised; an unsolved exercise is "not written yet"."""
+    if isinstance(error, NotImplementedError):
+        return "is not written yet (it raises NotImplementedError)"
+    return f"raised {type(error).__name__}: {error}"
+
+
 # --- Exercise 1: running_total -------------------------------------------------------------
 
 def _drive(running_total: Callable, numbers: list) -> tuple[list, Any]:
@@ -87,8 +94,8 @@ def _drive(running_total: Callable, numbers: list) -> tuple[list, Any]:
         gen = running_total()
     except Exception as error:
         raise errors.StudentCodeRaised(
-            f"running_total() raised {type(error).__name__}: {error}. Calling a generator function runs none "
-            "of its body: it needs a `yield`.") from None
+            f"running_total {_raised(error)}. Calling a generator function runs none of its body: it needs "
+            "a `yield`.") from None
     if not inspect.isgenerator(gen):
         raise errors.WrongResult(
             f"running_total() returned {type(gen).__name__} {gen!r:.60}, not a generator: its body needs a `yield`.")
@@ -192,6 +199,8 @@ async def _awaits(future: Any) -> Any:
 def _run(loop: ManualLoop, what: str) -> None:
     try:
         loop.run()
+    except NotImplementedError:
+        raise errors.StudentCodeRaised("Task: _step or _wakeup is not written yet (it raises NotImplementedError).") from None
     except Exception as escaped:
         raise errors.StudentCodeRaised(
             f"Task: {type(escaped).__name__}: {escaped} escaped from your Task into the loop while {what}. "
@@ -376,7 +385,7 @@ def _call(loop: Any, method: str, *args: Any) -> None:
             f"{error}). Put `next(self._sequence)` between the due time and the callback in each heap entry, "
             "so that ties are decided by the order scheduled.") from None
     except Exception as error:
-        raise errors.StudentCodeRaised(f"EventLoop.{method} raised {type(error).__name__}: {error}") from None
+        raise errors.StudentCodeRaised(f"EventLoop.{method} {_raised(error)}.") from None
 
 
 def _turns(loop: Any, count: int) -> None:
@@ -495,8 +504,8 @@ def _loop_needed(EventLoop: type) -> None:
             loop.run_once()
     except Exception as error:
         raise errors.StudentCodeRaised(
-            f"gather: its tests run on your EventLoop, which raised {type(error).__name__}: {error}. "
-            "Make the EventLoop tests (exercise 3) pass first.") from None
+            f"gather: its tests run on your EventLoop, which {_raised(error)}. Make the EventLoop tests "
+            "(exercise 3) pass first.") from None
     if ran != [0, 1, 2] or loop.time() != 2:
         raise errors.WrongResult(
             "gather: its tests run on your EventLoop, which does not yet run callbacks and timers in order. "
@@ -510,6 +519,8 @@ def _run_gather(gather: Callable, EventLoop: type, jobs: Sequence[Job]) -> tuple
     coros = [_timed_job(loop, name, seconds, spans, *rest) for name, seconds, *rest in jobs]
     try:
         gen = gather(loop, *coros)
+    except NotImplementedError:
+        raise errors.StudentCodeRaised("gather is not written yet (it raises NotImplementedError).") from None
     except Exception as error:
         raise errors.StudentCodeRaised(
             f"gather(loop, ...) raised {type(error).__name__}: {error} before the loop ran anything. gather "

@@ -874,3 +874,24 @@ def hand_built_gather_raises_first_failure_in_time():
     event_loop_by_hand.check_gather_failure(
         gather_first_failure_in_time, _HandLoop,
         [("a", 2, KeyError("late")), ("b", 1, LookupError("early")), ("c", 3)])
+
+
+def timeout_whose_timer_raises(url, timeout, on_done, latency=1.0):
+    state = {}
+
+    def on_page(page, error):
+        if not state.get("over"):
+            state["over"] = True
+            on_done(page, error)
+
+    def on_timeout():
+        if not state.pop("over"):  # KeyError when the timer fires first
+            on_done(None, TimeoutError(url))
+
+    asyncio.get_running_loop().call_later(timeout, on_timeout)
+    course.download_with_callback(url, on_page, latency=latency)
+
+
+@case("StudentCodeRaised", "raised KeyError")
+def error_raised_in_a_timer_callback():
+    callbacks.check_download_with_timeout(timeout_whose_timer_raises, ("slow", 1, 3))
