@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures.thread
 import threading
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -130,9 +131,22 @@ async def _ask_in_waves(cache_class: type, waves: list[_Wave]) -> None:
     loop = asyncio.get_running_loop()
     for wave in waves:
         before, started = len(recorder.calls), loop.time()
-        wave.answers = list(await asyncio.gather(*(cache.get(url) for url in wave.urls), return_exceptions=True))
+        answers = await asyncio.gather(*(cache.get(url) for url in wave.urls), return_exceptions=True)
+        wave.answers = [_without_frames(answer) for answer in answers]
         wave.fetched = Counter(call.key for call in recorder.calls[before:])
         wave.loop_time = loop.time() - started
+
+
+def _without_frames(answer: Any) -> Any:
+    """An exception, released from the frames of its traceback.
+
+    What those frames hold (a future whose error nobody retrieved, say) is then collected
+    while the check still listens to the loop, not later, on stderr, in some other cell.
+    """
+    if isinstance(answer, BaseException) and answer.__traceback__ is not None:
+        traceback.clear_frames(answer.__traceback__)
+        answer.__traceback__ = None
+    return answer
 
 
 def _run_waves(cache_class: type, waves: list[list[str]]) -> list[_Wave]:
