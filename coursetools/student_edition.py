@@ -129,13 +129,14 @@ def student_config(root: Path) -> str:
 def student_pyproject(root: Path) -> str:
     """pyproject.toml declaring only the packages the edition ships (and no test settings)."""
     text = (root / "pyproject.toml").read_text()
-    packages = ", ".join(f'"{name}"' for name in PACKAGES)
-    text, count = re.subn(r"(?m)^packages\s*=\s*\[[^\]]*\]", f"packages = [{packages}]", text)
+    packages = ", ".join(f'"{name}*"' for name in PACKAGES)
+    text, count = re.subn(r"(?ms)^(\[tool\.setuptools\.packages\.find\]\n(?:.*\n)*?)include\s*=\s*\[[^\]]*\]",
+                          lambda match: f"{match[1]}include = [{packages}]", text)
     if count != 1:
-        raise ValueError("pyproject.toml: expected one `packages = [...]` line under [tool.setuptools]")
+        raise ValueError("pyproject.toml: expected one `include = [...]` under [tool.setuptools.packages.find]")
     text = re.sub(r"(?ms)^\[tool\.pytest\.ini_options\]\n.*?(?=^\[|\Z)", "", text).rstrip() + "\n"
     parsed = tomllib.loads(text)
-    assert parsed["tool"]["setuptools"]["packages"] == list(PACKAGES)
+    assert parsed["tool"]["setuptools"]["packages"]["find"]["include"] == [f"{name}*" for name in PACKAGES]
     return text
 
 
