@@ -122,16 +122,20 @@ def configure_jupyter(python: str, prefix: Path, student: bool) -> None:
     """
     jupyter = [python, "-m", "jupyter"]
     quiet = {"check": True, "stdout": subprocess.DEVNULL}
-    subprocess.run([*jupyter, "server", "extension", "enable", "--sys-prefix", VALIDATE_EXTENSION], **quiet)
+    write_json(prefix / "etc" / "jupyter" / "jupyter_server_config.d" / f"{VALIDATE_EXTENSION}.json",
+               {"ServerApp": {"jpserver_extensions": {VALIDATE_EXTENSION: True}}})
     off = [NBGRADER_VALIDATE, *(INSTRUCTOR_SERVER_EXTENSIONS if student else [])]
     subprocess.run([*jupyter, "server", "extension", "disable", "--sys-prefix", *off], **quiet)
     if not student:
         subprocess.run([*jupyter, "server", "extension", "enable", "--sys-prefix", *INSTRUCTOR_SERVER_EXTENSIONS], **quiet)
     switch = "disable" if student else "enable"
     subprocess.run([*jupyter, "labextension", switch, "--level=sys_prefix", *INSTRUCTOR_LAB_PLUGINS], **quiet)
-    settings = prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "asyncio-course.json"
-    settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text(json.dumps(LAB_SETTINGS, indent=2) + "\n")
+    write_json(prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "asyncio-course.json", LAB_SETTINGS)
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def ensure_jupyter_settings() -> None:
