@@ -412,10 +412,17 @@ async def _consume_in_debug_mode(consume: Callable, producer: _Producer) -> Any:
     loop.set_debug(True)
     loop.slow_callback_duration = float("inf")  # debug mode's slow-step warnings are not this check's business
     producer.loop = loop
+    # In a task of its own: an unsafe `emit` can strand the task that waits for its item (its
+    # future is set, but it is never woken), and a stranded task never ends, even when cancelled.
+    consuming = asyncio.ensure_future(consume(producer, producer.handle))
     try:
-        return await consume(producer, producer.handle)
+        await asyncio.wait({consuming})
+    except asyncio.CancelledError:
+        consuming.cancel()
+        raise
     finally:
         loop.set_debug(False)
+    return consuming.result()
 
 
 def _run_consumer(consume: Callable, items: list[Any], error: Exception | None):
