@@ -178,52 +178,49 @@ def _describe_fetches(fetched: Counter) -> str:
                      for url, count in fetched.items()) or "nothing"
 
 
+def _check_fetches(rounds: list[_Wave]) -> None:
+    """Each round fetches exactly the URLs not in the cache yet, once each (a failure is never cached)."""
+    cached: set[str] = set()
+    for number, wave in enumerate(rounds, 1):
+        _check_answers(wave, number)
+        should = Counter(set(wave.urls) - cached)
+        if wave.fetched != should:
+            failed_before = [url for url in should if "missing" in url and wave.fetched[url] == 0]
+            if any(count > 1 for count in wave.fetched.values()):
+                hint = ("Tasks that ask for a page already being fetched must wait for that fetch (an "
+                        "asyncio.Event or a future per URL), and share its error if it fails, not start their own.")
+            elif failed_before:
+                hint = (f"The fetch of {failed_before[0]!r} failed before, so it must be tried again: do not "
+                        "keep a failure in the cache.")
+            else:
+                hint = "A page fetched before must come from the cache, without a new fetch."
+            _fail(errors.WrongResult,
+                  f"PageCache.get fetched {_describe_fetches(wave.fetched)} in ask round {number}, where "
+                  f"{len(wave.urls)} tasks asked for {wave.urls}; it should fetch "
+                  f"{_describe_fetches(should)}. {hint}")
+        cached |= {url for url in wave.urls if "missing" not in url}
+
+
 @student_facing
 def check_cache_fetches_each_page_once(cache_class: type, waves: list[list[str]]) -> None:
     """Each URL is fetched once however many tasks ask at once, all URLs side by side, later asks from memory."""
     rounds = _run_waves(cache_class, waves)
-    fetched_before: set[str] = set()
+    _check_fetches(rounds)
     for number, wave in enumerate(rounds, 1):
-        _check_answers(wave, number)
-        new = set(wave.urls) - fetched_before
-        if wave.fetched != Counter(new):
-            twice = {url: n for url, n in wave.fetched.items() if n > 1}
-            hint = ("Tasks that ask for a page already being fetched must wait for that fetch (an "
-                    "asyncio.Event or a future per URL), not start their own."
-                    if twice else "A page fetched before must come from the cache, without a new fetch.")
-            _fail(errors.WrongResult,
-                  f"PageCache.get fetched {_describe_fetches(wave.fetched)} in ask round {number}, where "
-                  f"{len(wave.urls)} tasks asked for {sorted(set(wave.urls))}; it should fetch only "
-                  f"{sorted(new) or 'nothing'}, once each. {hint}")
-        bound = 1.0 if new else 0.0
-        if wave.loop_time > bound + _EPSILON:
+        if wave.loop_time > (1.0 if wave.fetched else 0.0) + _EPSILON:
             _fail(errors.RanSequentially,
                   f"PageCache.get took {wave.loop_time:.1f} s of loop time in ask round {number} for "
-                  f"{len(new)} new pages of 1 s each: fetches of different URLs waited for each other. "
+                  f"{len(wave.fetched)} new pages of 1 s each: fetches of different URLs waited for each other. "
                   "Do not hold one lock around every fetch; let each URL have its own.")
-        fetched_before |= new
-    print(f"passed: PageCache.get fetched {len(fetched_before)} pages once each for "
+    print(f"passed: PageCache.get fetched {sum(sum(w.fetched.values()) for w in rounds)} pages once each for "
           f"{sum(len(w.urls) for w in rounds)} asks")
 
 
 @student_facing
 def check_cache_shares_errors_and_retries(cache_class: type, waves: list[list[str]]) -> None:
     """A failed fetch raises in every task that waited for it, and is not cached: the next ask fetches again."""
-    rounds = _run_waves(cache_class, waves)
-    pages: set[str] = set()
-    for number, wave in enumerate(rounds, 1):
-        _check_answers(wave, number)
-        should = Counter({url for url in wave.urls if url not in pages})
-        if wave.fetched != should:
-            failed_again = [url for url in should if "missing" in url and wave.fetched[url] == 0]
-            hint = (f"The fetch of {failed_again[0]!r} failed before, so it must be tried again: do not keep "
-                    "a failure in the cache." if failed_again else
-                    "Tasks that ask while a fetch is in flight must wait for it, and share its error if it fails.")
-            _fail(errors.WrongResult,
-                  f"PageCache.get fetched {_describe_fetches(wave.fetched)} in ask round {number} (asks: "
-                  f"{wave.urls}); it should fetch {_describe_fetches(should)}. {hint}")
-        pages |= {url for url in wave.urls if "missing" not in url}
-    print(f"passed: PageCache.get shared each failure with every waiter and tried again later")
+    _check_fetches(_run_waves(cache_class, waves))
+    print("passed: PageCache.get shared each failure with every waiter and tried again later")
 
 
 # --- exercise 3: a supervisor ----------------------------------------------------------------
