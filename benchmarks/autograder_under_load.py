@@ -113,6 +113,7 @@ class ConditionResult:
     note: str = ""                                   # how the condition was made, or why it was not
     skipped: bool = False
     corpus: dict[str, str] = field(default_factory=dict)
+    corpus_messages: dict[str, str] = field(default_factory=dict)   # of the verdicts that flipped
     corpus_seconds: float = 0.0
     notebooks: list[NotebookRun] = field(default_factory=list)
     speed: SpeedFigures | None = None
@@ -234,10 +235,16 @@ def cpu_share(seconds: float = 2.0) -> float:
 
 # --- grading (runs in a worker process) --------------------------------------------------
 
-def grade_corpus() -> dict[str, str]:
+def grade_corpus() -> tuple[dict[str, str], dict[str, str]]:
+    """Each case's verdict, and the first line of the message of each verdict that flipped."""
     import autograder_cases
 
-    return {name: autograder_cases.verdict(name)[0] for name in autograder_cases.CASES}
+    verdicts, messages = {}, {}
+    for name, expected in autograder_cases.CASES.items():
+        verdicts[name], message = autograder_cases.verdict(name)
+        if verdicts[name] != expected.verdict:
+            messages[name] = message.strip().splitlines()[0][:160] if message.strip() else ""
+    return verdicts, messages
 
 
 def test_cells(notebook) -> list:
@@ -342,7 +349,7 @@ def grade_condition(condition: str, plan: Plan, cgroup: str) -> ConditionResult:
     result = ConditionResult(condition, cpu_share=cpu_share())
     if plan.corpus:
         started = time.perf_counter()
-        result.corpus = grade_corpus()
+        result.corpus, result.corpus_messages = grade_corpus()
         result.corpus_seconds = time.perf_counter() - started
     for assignment_id in plan.notebooks:
         result.notebooks += grade_notebooks(assignment_id)
@@ -385,16 +392,18 @@ def run_condition(condition: str, plan: Plan, load_limit: float) -> ConditionRes
     return result
 
 
-def corpus_flips(verdicts: dict[str, str]) -> list[str]:
+def corpus_flips(result: ConditionResult) -> list[str]:
     import autograder_cases
 
     return [f"{name}: {got} (expected {autograder_cases.CASES[name].verdict})"
-            for name, got in verdicts.items() if got != autograder_cases.CASES[name].verdict]
+            + (f": {result.corpus_messages[name]}" if result.corpus_messages.get(name) else "")
+            for name, got in result.corpus.items() if got != autograder_cases.CASES[name].verdict]
 
 
 def flip_counts(result: ConditionResult) -> dict[str, tuple[int, int, list[str]]]:
     """kind -> (flips, verdicts graded, flip lines)."""
-    counts = {"corpus": (len(corpus_flips(result.corpus)), len(result.corpus), corpus_flips(result.corpus))}
+    lines = corpus_flips(result)
+    counts = {"corpus": (len(lines), len(result.corpus), lines)}
     for kind in ("reference", "variants"):
         runs = [run for run in result.notebooks if run.kind == kind]
         lines = [line for run in runs for line in run.flips()]
