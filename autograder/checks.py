@@ -81,9 +81,13 @@ def assert_finished(report: Report) -> None:
 def assert_no_exception(report: Report) -> None:
     """The student's code did not raise (use `check(..., raises=...)` when it should),
     and no callback it scheduled raised either."""
-    if report.exception is not None and not report.cancel_requested:
+    error = report.exception
+    if error is not None and not report.cancel_requested:
+        if isinstance(error, errors.TamperingDetected):
+            _fail(errors.TamperingDetected, str(error))
         _fail(errors.StudentCodeRaised,
-              f"{report.function} raised an exception:\n{report.student_traceback()}")
+              "\n".join([f"{report.function} raised {type(error).__name__}: {error}", *report.student_frames(),
+                         "Fix the code at the line above, or handle the error as the exercise says."]))
     _assert_no_lost_errors(report)
 
 
@@ -257,7 +261,9 @@ def assert_finishes_within(report: Report, seconds: float, not_before: float | N
               "together with asyncio.gather or a TaskGroup, then wait for all of them.\n"
               f"When each call ran:\n{report.timeline()}")
     _fail(errors.TookTooLong,
-          f"{report.function} took {report.loop_time:.2f} s of loop time, expected at most {seconds:g} s."
+          f"{report.function} took {report.loop_time:.2f} s of loop time, expected at most {seconds:g} s. "
+          "Something waited longer than it had to: work that could overlap ran in turns, a limit or "
+          "timeout was not applied, or a wait went on after its result was known."
           + (f"\nWhen each call ran:\n{report.timeline()}" if calls else ""))
 
 

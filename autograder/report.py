@@ -56,10 +56,15 @@ class Report:
         """The exception, with only the frames of the student's own code."""
         if self.exception is None:
             return ""
-        frames = [f for f in traceback.extract_tb(self.exception.__traceback__) if is_user_file(f.filename)]
-        lines = [f"  line {f.lineno}, in {f.name}(): {f.line}" for f in frames]
         head = f"{type(self.exception).__name__}: {self.exception}"
-        return "\n".join([head, *lines])
+        return "\n".join([head, *self.student_frames()])
+
+    def student_frames(self) -> list[str]:
+        """Where the exception passed through the student's own code, one line per frame."""
+        if self.exception is None:
+            return []
+        frames = [f for f in traceback.extract_tb(self.exception.__traceback__) if is_user_file(f.filename)]
+        return [f"  line {f.lineno}, in {f.name}(): {f.line}" for f in frames]
 
     def timeline(self, width: int = 40, limit: int = 12) -> str:
         """A text picture of when each service call ran, one row per call."""

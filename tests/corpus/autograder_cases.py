@@ -683,7 +683,7 @@ async def fetch_all_patching_autograder(urls):
     return await fetch_all_gather(urls)
 
 
-@case("StudentCodeRaised", "cannot be replaced")
+@case("TamperingDetected", "cannot be replaced")
 def replacing_autograder_check():
     fetch_all_check(fetch_all_patching_autograder)
 
