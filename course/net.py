@@ -61,62 +61,99 @@ async def _close(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
+class _ValueService(asyncio.Protocol):
+    """One connection of `value_server`: lines in, one reply per line, in order.
+
+    A protocol rather than streams, so that a client closing its side is seen at once
+    (`connection_lost`) even while a reply is being prepared.
+    """
+
+    def __init__(self, values: dict[str, str], delays: dict[str, float], default_delay: float,
+                 traffic: Traffic, workers: set[asyncio.Task]) -> None:
+        self.values, self.delays, self.default_delay = values, delays, default_delay
+        self.traffic, self.workers = traffic, workers
+        self.lines: asyncio.Queue[str] = asyncio.Queue()
+        self.buffer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.traffic.opened()
+        self.worker = asyncio.get_running_loop().create_task(self.answer())
+        self.workers.add(self.worker)
+        self.worker.add_done_callback(self.workers.discard)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            self.lines.put_nowait(line.decode(errors="replace").strip())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.traffic.closed()
+        self.worker.cancel()
+
+    async def answer(self) -> None:
+        while True:
+            command, _, key = (await self.lines.get()).partition(" ")
+            with self.traffic.request():
+                if command != "GET" or not key:
+                    reply = "ERROR expected: GET key"
+                else:
+                    await asyncio.sleep(self.delays.get(key, self.default_delay))
+                    reply = self.values.get(key, "NOT FOUND")
+            self.transport.write(reply.encode() + b"\n")  # type: ignore[attr-defined]
+
+
 @contextlib.asynccontextmanager
 async def value_server(values: dict[str, str], delays: dict[str, float] | None = None,
                        default_delay: float = 0.1) -> AsyncIterator[Traffic]:
     """A key-value service: each line `GET key` is answered with the value, or `NOT FOUND`,
     after the key's delay (`delays`, else `default_delay`) in seconds of loop time.
 
-    Any number of requests per connection. On leaving, the server stops and every handler
-    still running is cancelled and awaited.
+    Any number of requests per connection. A connection counts as open until the client
+    closes it. On leaving, the server stops and closes every connection still open.
     """
     traffic = Traffic()
-    delays = delays or {}
-    handlers: set[asyncio.Task] = set()
-    closing = asyncio.Event()
+    workers: set[asyncio.Task] = set()
+    services: list[_ValueService] = []
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
-        traffic.opened()
-        try:
-            while line := await reader.readline():
-                command, _, key = line.decode().strip().partition(" ")
-                with traffic.request():
-                    if command != "GET" or not key:
-                        reply = "ERROR expected: GET key"
-                    else:
-                        with contextlib.suppress(TimeoutError):  # the delay, cut short on closing
-                            await asyncio.wait_for(closing.wait(), delays.get(key, default_delay))
-                        if closing.is_set():
-                            return
-                        reply = values.get(key, "NOT FOUND")
-                writer.write(reply.encode() + b"\n")
-                await writer.drain()
-        except ConnectionError:
-            pass  # the client went away
-        finally:
-            traffic.closed()
-            await _close(writer)
-            handlers.discard(asyncio.current_task())  # type: ignore[arg-type]
+    def service() -> _ValueService:
+        services.append(_ValueService(values, delays or {}, default_delay, traffic, workers))
+        return services[-1]
 
-    server = await asyncio.start_server(serve, HOST, 0)
+    server = await asyncio.get_running_loop().create_server(service, HOST, 0)
     traffic.port = server.sockets[0].getsockname()[1]
     try:
         yield traffic
     finally:
         server.close()
-        closing.set()  # handlers end by themselves: cancelling a start_server handler makes
-        # Python 3.11 report a spurious CancelledError from the stream's done callback
-        if handlers:
-            await asyncio.wait(list(handlers))
+        for open_service in services:
+            open_service.transport.close()
+        for worker in list(workers):
+            worker.cancel()
+        if workers:
+            await asyncio.wait(list(workers))
         await server.wait_closed()
 
 
+#: Turns of the loop `slow_job` takes to clean up when cancelled.
+_CLEAN_UP_TURNS = 3
+
+
 async def slow_job(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """A connection handler: reads `work SECONDS`, waits that long, answers `done SECONDS`."""
+    """A connection handler: reads `work SECONDS`, waits that long, answers `done SECONDS`.
+
+    Cancelled, it takes a few turns of the loop to clean up (no loop time), as a real handler
+    that flushes a log or tells a database would: whoever cancels it must wait for it.
+    """
     line = (await reader.readline()).decode().split()
     seconds = float(line[1]) if len(line) == 2 and line[0] == "work" else 0.0
-    await asyncio.sleep(seconds)
+    try:
+        await asyncio.sleep(seconds)
+    except asyncio.CancelledError:
+        for _ in range(_CLEAN_UP_TURNS):
+            await asyncio.sleep(0)
+        raise
     writer.write(f"done {seconds:g}\n".encode())
     await writer.drain()
 

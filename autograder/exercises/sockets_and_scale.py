@@ -30,6 +30,7 @@ from autograder.errors import (
     NeverFinished,
     NotConcurrent,
     RanSequentially,
+    TaskLeaked,
     TookTooLong,
     TooManyInFlight,
     WrongResult,
@@ -64,6 +65,8 @@ async def _kv_client(port: int, client: int) -> list[str]:
             writer.write(command.encode() + b"\n")
             await writer.drain()
             replies.append((await reader.readline()).decode().rstrip("\n"))
+    except ConnectionError:
+        pass  # the server hung up: the replies missing say so
     finally:
         writer.close()
         with contextlib.suppress(ConnectionError):
@@ -106,7 +109,7 @@ def check_handle_kv(handle_kv: Callable, clients: int, at_once: int, latency: fl
         kind = RanSequentially if report.peak_in_flight <= 1 else TookTooLong
         _fail(kind, f"handle_kv served {clients} clients ({at_once} at a time) in {report.loop_time:.2f} s of "
               f"loop time; side by side it takes {bound:.2f} s ({waves} waves of 3 queries of {latency} s). "
-              f"At most {report.peak_in_flight} queries ran at once: something makes the connections wait for "
+              f"At most {report.peak_in_flight} query(ies) ran at once: something makes the connections wait for "
               "each other (a lock held across the query, or a blocking call).")
     print(f"passed: handle_kv served {clients} clients, {at_once} at a time, in {report.loop_time:.2f} s of loop time")
 
@@ -161,7 +164,7 @@ def check_fetch_values(fetch_values: Callable, values: dict[str, str], delays: d
               "before leaving the block.")
     if traffic.peak_open < min(limit, len(distinct)):
         _fail(RanSequentially if traffic.peak_open <= 1 else NotConcurrent,
-              f"fetch_values never had more than {traffic.peak_open} connections open at once; with {len(distinct)} "
+              f"fetch_values never had more than {traffic.peak_open} connection(s) open at once; with {len(distinct)} "
               f"keys it may have {limit}. Start every request at once (gather or a TaskGroup) and let the "
               "semaphore hold back the extra ones.")
     if traffic.open_now:
@@ -243,14 +246,21 @@ def check_serve_until_stopped(serve_until_stopped: Callable, works: list[float],
             refused = True
         result = await serving
         returned = loop.time() - started
+        known = {asyncio.current_task(), *clients}
+        still_running = sum(1 for task in asyncio.all_tasks() if task not in known and not task.done())
         replies = await asyncio.gather(*clients)
-        return {"result": result, "returned": returned, "replies": replies, "refused": refused}
+        return {"result": result, "returned": returned, "replies": replies, "refused": refused,
+                "still_running": still_running}
 
     report = _check_cancelling_server(scenario, "serve_until_stopped")
     outcome = report.result
     if outcome.get("no_port"):
         _fail(NeverFinished, "serve_until_stopped never gave the port: start the server, then "
               "`ready.set_result(port)` with `server.sockets[0].getsockname()[1]`.")
+    if outcome["still_running"]:
+        _fail(TaskLeaked, f"serve_until_stopped returned while {outcome['still_running']} handler task(s) were still "
+              "running: after cancelling the late handlers, wait for them to end (`await asyncio.wait(pending)`), "
+              "so their clean-up runs before you return.")
     if not outcome["refused"]:
         _fail(WrongResult, "serve_until_stopped still accepted a new connection after `stop` was set: call "
               "`server.close()` as soon as stop is set, so the server stops listening.")
@@ -306,13 +316,18 @@ def check_fetch_pages(fetch_pages: Callable, pages: dict[str, course.net.Page], 
             timed_out += 1
             if not isinstance(got, TimeoutError):
                 _fail(WrongResult, f"fetch_pages gave {got!r:.80} for {path!r}, which takes longer than the timeout "
-                      f"({timeout} s): give each request `timeout=aiohttp.ClientTimeout(total=timeout)` and put "
+                      f"({timeout} s): give each request `timeout=aiohttp.ClientTimeout(sock_read=timeout)` and put "
                       "the TimeoutError object in the dict.")
         elif page is None or page.status >= 400:
             status = 404 if page is None else page.status
             if not (isinstance(got, aiohttp.ClientResponseError) and got.status == status):
                 _fail(WrongResult, f"fetch_pages gave {got!r:.80} for {path!r}, which answers with status {status}: "
                       "call `response.raise_for_status()` and put the ClientResponseError object in the dict.")
+        elif isinstance(got, TimeoutError):
+            _fail(WrongResult, f"fetch_pages gave TimeoutError for {path!r}, which the site answers in {page.delay:g} s, "
+                  f"within the timeout ({timeout} s). Was the request timed while it waited for a free connection? "
+                  "A `total` timeout counts that wait too; `aiohttp.ClientTimeout(sock_read=timeout)` starts once "
+                  "the request is sent.")
         elif got != page.body:
             _fail(WrongResult, f"fetch_pages gave {got!r:.80} for {path!r}; expected its body {page.body!r} "
                   "(`await response.text()`).")
@@ -324,7 +339,7 @@ def check_fetch_pages(fetch_pages: Callable, pages: dict[str, course.net.Page], 
               f"{limit}. Give the session `aiohttp.TCPConnector(limit=limit)` (or guard requests with a semaphore).")
     if site.peak_in_flight < min(limit, len(distinct)):
         _fail(RanSequentially if site.peak_in_flight <= 1 else NotConcurrent,
-              f"fetch_pages never had more than {site.peak_in_flight} requests in flight; it may have {limit}. "
+              f"fetch_pages never had more than {site.peak_in_flight} request(s) in flight; it may have {limit}. "
               "Start every request at once (gather or a TaskGroup) and let the connector hold back the extra ones.")
     most_connections = limit + timed_out  # a timed-out request's connection cannot be reused
     if len(site.peers) > most_connections:
