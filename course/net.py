@@ -198,9 +198,9 @@ async def web_site(pages: dict[str, Page]) -> AsyncIterator[Site]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", page)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.0)
     await runner.setup()
-    tcp = web.TCPSite(runner, HOST, 0, shutdown_timeout=0.0)
+    tcp = web.TCPSite(runner, HOST, 0)
     await tcp.start()
     site.port = runner.addresses[0][1]
     site.url = f"http://{HOST}:{site.port}"
