@@ -43,7 +43,10 @@ def _holdings():
                 if fields[3] == "0A" and fields[9] in sockets:  # LISTEN, and ours
                     listening.add(int(fields[1].rsplit(":", 1)[1], 16))
     return {"children": sorted(children), "threads": len(_os.listdir("/proc/self/task")),
-            "thread_names": sorted(t.name for t in _threading.enumerate()),
+            # pyzmq starts its garbage-collector thread the first time the kernel sends a large
+            # output (a picture) without copying it: the kernel's, not the notebook's
+            "thread_names": sorted(t.name for t in _threading.enumerate()
+                                   if type(t).__name__ != "GarbageCollectorThread"),
             "sockets": len(sockets), "listening": sorted(listening)}
 '''
 
