@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import selectors
 import socket
 import statistics
@@ -35,7 +34,14 @@ import time
 from dataclasses import asdict, dataclass
 from typing import AsyncIterator, Literal, Sequence
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 HOST = "127.0.0.1"
+#: The measurements read /proc/self/status and resource limits: Linux only.
+SUPPORTED = sys.platform.startswith("linux")
 Model = Literal["tasks", "threads"]
 MODELS: tuple[Model, Model] = ("tasks", "threads")
 #: Descriptors a child keeps for itself besides the connections (stdio, the loop, pipes).
