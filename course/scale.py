@@ -87,6 +87,7 @@ class Measurement:
     reserved_bytes: int
     requests_per_second: float | None
     error: str | None = None
+    runs: int = 1                # how many runs these figures are the medians of
 
     @property
     def resident_per_connection(self) -> float:
@@ -356,13 +357,23 @@ async def measure(model: Model, connections: int, *, sockets: bool = True, secon
                        server.resident_bytes, server.reserved_bytes, report.requests / report.seconds)
 
 
-async def compare(sizes: Sequence[int], repeats: int = 3, *, sockets: bool = True,
-                  seconds: float = 0.5) -> dict[tuple[Model, int], Measurement]:
+async def compare(sizes: Sequence[int], repeats: int = 3, *, sockets: bool = True, seconds: float = 0.5,
+                  budget: float | None = None) -> dict[tuple[Model, int], Measurement]:
     """Measure each model at each size `repeats` times, alternating the models (so a change in
-    the machine's load hits both alike); keep the median of each figure."""
+    the machine's load hits both alike); keep the median of each figure.
+
+    With a `budget` (real seconds for the whole call), no new round of a size starts if it
+    would end past the budget, judging by that size's last round (each size gets at least
+    one round): `Measurement.runs` says how many runs each median is made of.
+    """
     runs: dict[tuple[Model, int], list[Measurement]] = {}
+    began = time.perf_counter()
     for size in sizes:
-        for _ in range(repeats):
+        for done in range(repeats):
+            round_began = time.perf_counter()
+            if budget is not None and done and 2 * round_began - began - last_round_began > budget:
+                break  # another round as long as the last one would end past the budget
+            last_round_began = round_began
             for model in MODELS:
                 runs.setdefault((model, size), []).append(
                     await measure(model, size, sockets=sockets, seconds=seconds))
@@ -383,6 +394,7 @@ def median_of(runs: Sequence[Measurement]) -> Measurement:
         int(middle([r.resident_bytes for r in runs])), int(middle([r.reserved_bytes for r in runs])),
         middle([r.requests_per_second for r in runs]),
         next((r.error for r in runs if r.error), None),
+        len(runs),
     )
 
 
