@@ -46,6 +46,8 @@ Model = Literal["tasks", "threads"]
 MODELS: tuple[Model, Model] = ("tasks", "threads")
 #: Descriptors a child keeps for itself besides the connections (stdio, the loop, pipes).
 _SPARE_DESCRIPTORS = 64
+#: Threads kept free for everything else when a cap on threads is in force.
+_SPARE_THREADS = 32
 #: Connections the client opens at a time while connecting (half the servers' listen backlog).
 _CONNECT_WINDOW = 128
 _BACKLOG = 2 * _CONNECT_WINDOW
@@ -120,6 +122,24 @@ def sockets_fit(connections: int) -> bool:
     """True if a child may open `connections` sockets (after raising its soft limit to the hard one)."""
     _soft, hard = descriptor_limit()
     return hard == resource.RLIM_INFINITY or hard >= connections + _SPARE_DESCRIPTORS
+
+
+def thread_room() -> int | None:
+    """How many more threads this process may start where something caps them (the soft
+    RLIMIT_NPROC, the cgroup's pids.max; a sandbox stops a kernel that reaches its cap), else None."""
+    room = []
+    if resource is not None:
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NPROC)
+        if soft != resource.RLIM_INFINITY:
+            room.append(soft - threading.active_count())
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open("/proc/self/cgroup") as membership:
+            group = membership.read().split("::", 1)[1].strip()
+        with open(f"/sys/fs/cgroup{group}/pids.max") as cap, open(f"/sys/fs/cgroup{group}/pids.current") as used:
+            limit = cap.read().strip()
+            if limit != "max":
+                room.append(int(limit) - int(used.read()))
+    return min(room) if room else None
 
 
 def _raise_descriptor_limit() -> None:
@@ -339,6 +359,12 @@ async def measure(model: Model, connections: int, *, sockets: bool = True, secon
     Real sockets (and `seconds` of requests) if `sockets` and the descriptor limit allows,
     sleepers otherwise. Stops and reaps every process it starts.
     """
+    room = thread_room()
+    if model == "threads" and room is not None and room < connections + _SPARE_THREADS:
+        return Measurement(model, connections, "sockets" if sockets and sockets_fit(connections) else "sleepers",
+                           0, float("nan"), 0, 0, None,
+                           f"not tried: {connections:,} threads would reach this kernel's cap on processes and "
+                           f"threads (room for about {room:,} more)")
     async with asyncio.timeout(_TIMEOUT):
         if not (sockets and sockets_fit(connections)):
             async with _child("sleepers", model, str(connections)) as sleepers:
@@ -388,6 +414,8 @@ def median_of(runs: Sequence[Measurement]) -> Measurement:
         known = [v for v in values if v is not None]
         return statistics.median(known) if known else None
 
+    if not any(r.started for r in runs):
+        return first  # never started: nothing to take the median of
     return Measurement(
         first.model, first.connections, first.kind, min(r.started for r in runs),
         middle([r.startup_seconds for r in runs]),
@@ -425,7 +453,8 @@ def plot(results: dict[tuple[Model, int], Measurement]):
     panels = [
         ("start-up: all connections served (s)", lambda m: m.startup_seconds),
         ("memory in use per connection (KiB, VmRSS)", lambda m: m.resident_per_connection / 2**10),
-        ("address space reserved per connection (KiB, VmSize)", lambda m: max(m.reserved_per_connection, 1) / 2**10),
+        ("address space reserved per connection (KiB, VmSize)",
+         lambda m: max(m.reserved_per_connection, 1) / 2**10 if m.started else None),
         ("requests per second (all connections)", lambda m: m.requests_per_second),
     ]
     sizes = sorted({size for _model, size in results})
@@ -433,7 +462,7 @@ def plot(results: dict[tuple[Model, int], Measurement]):
         ax = figure.add_subplot(2, 2, index + 1)
         for model, color in zip(MODELS, ("#1f77b4", "#d62728")):
             points = [(size, value(results[model, size])) for size in sizes if (model, size) in results]
-            points = [(x, y) for x, y in points if y is not None and y == y]
+            points = [(x, y) for x, y in points if y is not None and y == y and y > 0]
             if points:
                 ax.plot(*zip(*points), "o-", color=color, label=f"a {model[:-1]} per connection")
                 for x, y in points:
