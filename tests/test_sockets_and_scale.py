@@ -113,3 +113,20 @@ def test_the_servers_close_their_ports_and_connections() -> None:
     after = _process_holdings()
     assert after["listening"] == before["listening"] and after["sockets"] <= before["sockets"]
     assert threading.active_count() == len(before["thread_names"])
+
+
+def test_threads_are_not_tried_past_a_cap_on_threads() -> None:
+    """A sandbox stops a kernel whose processes and threads reach its cap: the measurement
+    says it did not try, rather than start the threads."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, resource, course.scale\n"
+        "resource.setrlimit(resource.RLIMIT_NPROC, (150, resource.getrlimit(resource.RLIMIT_NPROC)[1]))\n"
+        "m = asyncio.run(course.scale.measure('threads', 1000))\n"
+        "print(m.started, m.error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("0 not tried"), done.stdout
