@@ -29,6 +29,11 @@ from autograder.errors import (
 
 #: Loop times are sums of floats: bounds allow this rounding and nothing more.
 _SLACK = 1e-9
+
+
+def _count(number: int, noun: str) -> str:
+    """'1 client', '3 clients'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 #: Real seconds a check with many connections may take (the profile hook slows Python down).
 _REAL_TIMEOUT = 60.0
 
@@ -101,7 +106,8 @@ def check_handle_kv(handle_kv: Callable, clients: int, at_once: int, latency: fl
               f"loop time; side by side it takes {bound:.2f} s ({waves} waves of 3 queries of {latency} s). "
               f"At most {report.peak_in_flight} query(ies) ran at once: something makes the connections wait for "
               "each other (a lock held across the query, or a blocking call).")
-    print(f"passed: handle_kv served {clients} clients, {at_once} at a time, in {report.loop_time:.2f} s of loop time")
+    print(f"passed: handle_kv served {_count(clients, 'client')}, {at_once} at a time, "
+          f"in {report.loop_time:.2f} s of loop time")
 
 
 # ----------------------------------------------------------------------------- exercise 2
@@ -165,8 +171,8 @@ def check_fetch_values(fetch_values: Callable, values: dict[str, str], delays: d
         _fail(TookTooLong, f"fetch_values took {elapsed:.2f} s of loop time; with {limit} connections at a time and "
               f"{timeout} s per request at most, it should take no more than {bound:.2f} s. Does every request "
               "give up after `timeout` (asyncio.timeout or wait_for), and does a freed slot go to the next key at once?")
-    print(f"passed: fetch_values got {len(distinct)} keys ({len(slow)} timed out), at most {limit} connections "
-          f"at once, in {elapsed:.2f} s of loop time")
+    print(f"passed: fetch_values got {_count(len(distinct), 'key')} ({len(slow)} timed out), at most "
+          f"{_count(limit, 'connection')} at once, in {elapsed:.2f} s of loop time")
 
 
 # ----------------------------------------------------------------------------- exercise 3
@@ -275,8 +281,8 @@ def check_serve_until_stopped(serve_until_stopped: Callable, works: list[float],
         _fail(TookTooLong if outcome["returned"] > ends else WrongResult,
               f"serve_until_stopped returned at {outcome['returned']:.2f} s of loop time; expected {ends:g} s: "
               "as soon as the last handler has finished, or at the end of the grace period when some are cut off.")
-    print(f"passed: serve_until_stopped drained {len(finishing)} connections and cut {len(cutting)} "
-          f"at {ends:g} s of loop time")
+    print(f"passed: serve_until_stopped drained {_count(len(finishing), 'connection')} and cut "
+          f"{len(cutting)} at {ends:g} s of loop time")
 
 
 # ----------------------------------------------------------------------------- exercise 4
@@ -345,5 +351,5 @@ def check_fetch_pages(fetch_pages: Callable, pages: dict[str, course.net.Page], 
     if elapsed > bound + _SLACK:
         _fail(TookTooLong, f"fetch_pages took {elapsed:.2f} s of loop time; with {limit} requests at a time and "
               f"{timeout} s per request at most, it should take no more than {bound:.2f} s.")
-    print(f"passed: fetch_pages got {len(distinct)} pages on {len(site.peers)} connections, "
+    print(f"passed: fetch_pages got {_count(len(distinct), 'page')} on {_count(len(site.peers), 'connection')}, "
           f"at most {site.peak_in_flight} at once, in {elapsed:.2f} s of loop time")
