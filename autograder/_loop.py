@@ -22,11 +22,13 @@ a student's `nest_asyncio.apply()` (which patches the kernel loop's class) canno
 from __future__ import annotations
 
 import asyncio
+import functools
 import selectors
 import socket
 import sys
 import threading
 import time
+import weakref
 from asyncio import base_events, selector_events
 from typing import Callable, Literal
 
@@ -96,6 +98,7 @@ class PrivateLoop(asyncio.SelectorEventLoop):
         self.limit_reached: str | None = None
         self.executor_jobs = 0
         self._subprocesses: list[asyncio.SubprocessTransport] = []
+        self._own_sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
         self._threads_before = set(threading.enumerate())
         self._virtual_now = 0.0
         self._real_start = _monotonic()
@@ -176,6 +179,25 @@ class PrivateLoop(asyncio.SelectorEventLoop):
         self.executor_jobs -= 1
         self.heard_from_real_work()
 
+    # Sockets used through the low-level `loop.sock_*` calls belong to this loop too.
+    async def sock_accept(self, sock):
+        self._own_sockets.add(sock)
+        conn, address = await super().sock_accept(sock)
+        self._own_sockets.add(conn)
+        return conn, address
+
+    async def sock_connect(self, sock, address):
+        self._own_sockets.add(sock)
+        return await super().sock_connect(sock, address)
+
+    async def sock_recv(self, sock, n):
+        self._own_sockets.add(sock)
+        return await super().sock_recv(sock, n)
+
+    async def sock_sendall(self, sock, data):
+        self._own_sockets.add(sock)
+        return await super().sock_sendall(sock, data)
+
     async def _make_subprocess_transport(self, *args, **kwargs):
         transport = await super()._make_subprocess_transport(*args, **kwargs)
         self._subprocesses.append(transport)
@@ -191,8 +213,7 @@ class PrivateLoop(asyncio.SelectorEventLoop):
         for thread in threading.enumerate():
             if thread in self._threads_before or not thread.is_alive():
                 continue
-            target = getattr(thread, "_target", None) or type(thread).run
-            code = getattr(target, "__code__", None)
+            code = _code_of(getattr(thread, "_target", None) or type(thread).run)
             if code is not None and is_user_file(code.co_filename):
                 return True
         return False
@@ -216,7 +237,7 @@ class PrivateLoop(asyncio.SelectorEventLoop):
 
     def _own_addresses(self) -> set:
         """Local addresses of the sockets this loop serves (transports and listening sockets)."""
-        addresses = set()
+        addresses = {_name(sock) for sock in list(self._own_sockets) if sock.fileno() != -1}
         for transport in list(self._transports.values()):
             sock = getattr(transport, "_sock", None)
             if isinstance(sock, socket.socket) and sock.fileno() != -1:
@@ -271,9 +292,20 @@ def _is_listening(handle: asyncio.Handle) -> bool:
 
 
 def _socket_of(handle: asyncio.Handle) -> socket.socket | None:
+    """The socket a reader or writer waits on: a transport's, or one passed to `loop.sock_*`."""
     owner = getattr(handle._callback, "__self__", None)
     sock = getattr(owner, "_sock", None)
-    return sock if isinstance(sock, socket.socket) else None
+    if isinstance(sock, socket.socket):
+        return sock
+    return next((arg for arg in handle._args or () if isinstance(arg, socket.socket)), None)
+
+
+def _code_of(target: object):
+    """The code a thread runs, through partials and bound methods."""
+    while isinstance(target, functools.partial):
+        target = target.func
+    target = getattr(target, "__func__", target)
+    return getattr(target, "__code__", None)
 
 
 def _name(sock: socket.socket):

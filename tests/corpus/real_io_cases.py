@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import http.server
 import socket
 import subprocess
@@ -416,3 +417,54 @@ async def replace_run(urls):
 def replacing_the_runner():
     with _restored():
         check(replace_run, URLS, expected=PAGES)
+
+
+# --- threads the student starts, and the loop's low-level socket calls -----------------------
+
+async def result_from_a_thread(value):
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+
+    def work(target):
+        time.sleep(0.2)  # real work in the thread, off the loop
+        loop.call_soon_threadsafe(target.set_result, value)
+    thread = threading.Thread(target=functools.partial(work, future))
+    thread.start()
+    try:
+        return await future
+    finally:
+        await asyncio.to_thread(thread.join)
+
+
+@case()
+def thread_feeds_the_loop_with_call_soon_threadsafe():
+    check(result_from_a_thread, 42, expected=42)
+
+
+async def echo_with_sock_calls(message: bytes):
+    loop = asyncio.get_running_loop()
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    listening.setblocking(False)
+
+    async def serve_one():
+        conn, _ = await loop.sock_accept(listening)
+        with conn:
+            data = await loop.sock_recv(conn, 1024)
+            await asyncio.sleep(1)  # simulated work: exact loop time, no real waiting
+            await loop.sock_sendall(conn, data.upper())
+
+    server = asyncio.create_task(serve_one())
+    with socket.socket() as client, listening:
+        client.setblocking(False)
+        await loop.sock_connect(client, listening.getsockname())
+        await loop.sock_sendall(client, message)
+        answer = await loop.sock_recv(client, 1024)
+        await server
+    return answer
+
+
+@case()
+def low_level_socket_calls_on_one_loop():
+    check(echo_with_sock_calls, b"hello", expected=b"HELLO", within=1.0)
