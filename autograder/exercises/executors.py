@@ -4,7 +4,7 @@ The functions handed to the student's code are `WatchedCall`s: `CallProbe`s (eac
 records which process and thread ran it) that also
 
 * keep a reference to every pool their calls ran in, so a check can tell whether the
-  student's code shut its pool down (`PoolLeftRunning` if not);
+  student's code shut its pool down (`ResourceLeaked` if not);
 * optionally hold the first call until a second call runs at the same time (in another
   thread or process), for at most `MEET_TIMEOUT` seconds. Work submitted all at once to a
   pool of two or more workers always meets; work submitted one piece after another never
@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import concurrent.futures.process
+import json
 import os
 import threading
 import time
@@ -27,7 +28,7 @@ from typing import Any, Callable
 import course.cpu
 import course.database
 from autograder import CallProbe, assert_ran_in_processes, assert_ran_off_loop, check
-from autograder.errors import CheckFailed, ExecutorNotUsed, RanSequentially, TooManyInFlight, WrongResult, student_facing
+from autograder.errors import ExecutorNotUsed, RanSequentially, ResourceLeaked, TooManyInFlight, WrongResult, student_facing
 from autograder.report import Report
 
 #: Longest real wait (seconds) of a first call for a second one to run beside it.
@@ -35,10 +36,6 @@ MEET_TIMEOUT = 10.0
 _POLL = 0.005
 #: Loop times are sums of floats; bounds allow this rounding and nothing more.
 SLACK = 1e-9
-
-
-class PoolLeftRunning(CheckFailed):
-    """A pool the student's code created was never shut down: its threads or processes stay."""
 
 
 #: Pools seen by the WatchedCall of each folder in this process: folder -> pools.
@@ -95,7 +92,16 @@ class WatchedCall(CallProbe):
                 self._note([pool])
         if self.meet and not _on_an_event_loop():
             self._wait_for_a_partner()
-        return super().__call__(*args, **kwargs)
+        start = time.time()
+        try:
+            return self.func(*args, **kwargs)
+        finally:
+            # Written whole, then renamed: `calls()` never reads a record half written by a call
+            # that was still running in a pool when the student's function returned.
+            record = {"pid": os.getpid(), "thread_id": threading.get_ident(), "start": start, "end": time.time()}
+            partial = Path(self.folder, f"{uuid.uuid4().hex}.partial")
+            partial.write_text(json.dumps(record))
+            os.replace(partial, partial.with_suffix(".json"))
 
     def _note(self, pools) -> None:
         with _LOCK:
@@ -160,14 +166,21 @@ def _assert_overlapped(report: Report, probe: WatchedCall, what: str) -> None:
 def _assert_pools_shut_down(report: Report, probe: WatchedCall) -> None:
     left = [pool for pool in probe.pools() if not _is_shut_down(pool)]
     if left:
-        kind = "process" if isinstance(left[0], concurrent.futures.ProcessPoolExecutor) else "thread"
-        raise PoolLeftRunning(
-            f"{report.function} returned without shutting its {kind} pool down, so the pool's {kind}s stay alive "
+        kind, workers = ("process", "processes") if isinstance(left[0], concurrent.futures.ProcessPoolExecutor) \
+            else ("thread", "threads")
+        raise ResourceLeaked(
+            f"{report.function} returned without shutting its {kind} pool down, so the pool's {workers} stay alive "
             "after the work is done. Shut it down when the work is finished, or has failed: a `with` block does "
             "it once every job has been awaited; otherwise call `pool.shutdown(...)` in a `finally:` block.")
 
 
 # --- Exercise 1 -----------------------------------------------------------------------------
+
+def legacy_fetch(url: str) -> str:
+    """`course.cpu.legacy_fetch` with a latency that differs from URL to URL (0.05 to 0.25 s), so
+    the calls end in another order than they started."""
+    return course.cpu.legacy_fetch(url, latency=0.05 * (1 + sum(map(ord, url)) % 5))
+
 
 def _fetch_outcome(url: str) -> str | LookupError:
     return LookupError(f"404 not found: {url}") if "missing" in url else _page(url)
@@ -179,7 +192,7 @@ def check_fetch_all_in_threads(fetch_all_in_threads: Callable, urls: list[str]) 
     holds each URL's page, or the exception its call raised, in the order of `urls`."""
     name = "fetch_all_in_threads"
     distinct = list(dict.fromkeys(urls))
-    probe = WatchedCall(course.cpu.legacy_fetch, meet=len(distinct) >= 2)
+    probe = WatchedCall(legacy_fetch, meet=len(distinct) >= 2)
     try:
         report = check(fetch_all_in_threads, probe, urls, clock="real", name=name)
         assert_ran_off_loop(report, probe)
@@ -221,7 +234,7 @@ def check_fetch_with_pool(fetch_with_pool: Callable, urls: list[str], workers: i
     the pool shut down; a failing call's exception reaches the caller, pool shut down too."""
     name = "fetch_with_pool"
     failing = any("missing" in url for url in urls)
-    probe = WatchedCall(course.cpu.legacy_fetch, meet=min(workers, len(urls)) >= 2 and not failing)
+    probe = WatchedCall(legacy_fetch, meet=min(workers, len(urls)) >= 2 and not failing)
     try:
         if failing:
             report = check(fetch_with_pool, probe, urls, workers, raises=LookupError, clock="real", name=name)

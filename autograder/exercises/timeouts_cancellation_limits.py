@@ -16,6 +16,7 @@ from autograder import (
     assert_finishes_within,
     assert_finished,
     assert_no_blocking,
+    assert_no_leaked_resources,
     assert_no_leaked_tasks,
     assert_not_tampered,
     check,
@@ -66,8 +67,15 @@ def _check_one_fallback(download_or_default: Callable, url: str, timeout: float,
         report = check(download_or_default, url, timeout, default, expected=default,
                        within=timeout + SLACK, not_before=timeout, name=name)
     elif "missing" in url:
-        report = check(download_or_default, url, timeout, default, raises=LookupError,
-                       within=DOWNLOAD + SLACK, name=name)
+        try:
+            report = check(download_or_default, url, timeout, default, raises=LookupError,
+                           within=DOWNLOAD + SLACK, name=name)
+        except WrongResult as failure:
+            if "should raise LookupError, but it returned" not in str(failure):
+                raise
+            raise WrongResult(
+                f"{name}({url!r}, {timeout}, ...) should raise LookupError (the page is missing) but returned a "
+                "value: catch only the timeout (TimeoutError) and let every other error reach the caller.") from None
     else:
         report = check(download_or_default, url, timeout, default, expected=_page(url),
                        within=DOWNLOAD + SLACK, not_before=DOWNLOAD, name=name)
@@ -173,6 +181,7 @@ def _check_one_cancellation(archive: Callable, urls: list[str], cancel_after: fl
     assert_no_blocking(report)
     assert_all_awaited(report)
     assert_no_leaked_tasks(report)
+    assert_no_leaked_resources(report)
     if db.open_connections:
         raise WrongResult(
             f"{name}, cancelled at {cancel_after} s of loop time ({phase}), left its connection open. Close it in "

@@ -219,7 +219,7 @@ async def fetch_with_pool_never_shut_down(fetch, urls, workers):
     return await asyncio.gather(*(loop.run_in_executor(pool, fetch, u) for u in urls))
 
 
-@case("PoolLeftRunning", "without shutting its thread pool down")
+@case("ResourceLeaked", "without shutting its thread pool down")
 def thread_pool_never_shut_down():
     quietly(checks_06.check_fetch_with_pool, fetch_with_pool_never_shut_down, ["a", "b", "c"], 3)
 
