@@ -34,9 +34,11 @@ from aiohttp import web
 HOST = "127.0.0.1"
 #: How long a stalled request waits before it answers, in multiples of the site's latency.
 STALL_FACTOR = 60.0
-#: External links the pages carry (a crawler of this site must not follow them).
-EXTERNAL_LINKS = ("https://example.org/", "https://docs.python.org/3/library/asyncio.html",
-                  "mailto:webmaster@example.org", "//cdn.example.net/style.css")
+#: Links to other sites, which a crawler of this site must not follow. They name a host that is
+#: not the site's ("localhost" is another name than "127.0.0.1") and a port where nothing listens,
+#: so a crawler that follows one by mistake fails at once, without reaching any network.
+EXTERNAL_LINKS = ("http://localhost:1/", "https://localhost:1/docs/asyncio.html",
+                  "mailto:webmaster@localhost", "//localhost:1/style.css")
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ class RunningSite:
     in_flight: int = 0
     peak_in_flight: int = 0
     _server: web.Server | None = None
+    _handlers: set[asyncio.Task] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -251,6 +254,9 @@ class RunningSite:
         attempt = len(self.requests_for(path)) + 1
         record = RequestRecord(path, loop.time())
         self.requests.append(record)
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._handlers.add(handler)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
@@ -271,6 +277,7 @@ class RunningSite:
         finally:
             record.end = loop.time()
             self.in_flight -= 1
+            self._handlers.discard(handler)  # type: ignore[arg-type]
 
 
 def _default_latency(site_map: SiteMap) -> float:
@@ -282,7 +289,8 @@ async def serve_site(site_map: SiteMap) -> AsyncIterator[RunningSite]:
     """Serve `site_map` on a free port of 127.0.0.1, on the running loop, until the block ends.
 
     A request whose client goes away (a timeout, a cancelled crawl) stops being served at once.
-    On leaving the block the server closes every connection and waits for its handlers.
+    On leaving the block the server stops answering the requests still in progress (their
+    clients left them behind), then closes every connection.
     """
     site = RunningSite(site_map)
     server = web.Server(site._handle, handler_cancellation=True, access_log=None)
@@ -293,6 +301,10 @@ async def serve_site(site_map: SiteMap) -> AsyncIterator[RunningSite]:
         yield site
     finally:
         listener.close()
+        unanswered = list(site._handlers)
+        for handler in unanswered:
+            handler.cancel()
+        await asyncio.gather(*unanswered, return_exceptions=True)
         await server.shutdown(timeout=1.0)
         await listener.wait_closed()
 
