@@ -25,11 +25,12 @@ import contextlib
 import html.parser
 import random
 import threading
-import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from course.services import CallRecord
 
 HOST = "127.0.0.1"
 #: How long a stalled request waits before it answers, in multiples of the site's latency.
@@ -147,18 +148,6 @@ def find_links(page_html: str) -> list[str]:
     return parser.hrefs
 
 
-def same_site_links(page_url: str, hrefs: list[str]) -> set[str]:
-    """The absolute URLs, without fragments, of the hrefs that point into `page_url`'s site."""
-    origin = urllib.parse.urlsplit(page_url)
-    links = set()
-    for href in hrefs:
-        url, _fragment = urllib.parse.urldefrag(urllib.parse.urljoin(page_url, href))
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme == origin.scheme and parts.netloc == origin.netloc:
-            links.add(url)
-    return links
-
-
 @dataclass(frozen=True)
 class Crawl:
     """What a crawl of a site finds: the URLs it fetched, and those it could not fetch."""
@@ -236,10 +225,11 @@ class RunningSite:
         """The requests made for `path`, in order."""
         return [record for record in self.requests if record.path == path]
 
-    def reset_counts(self) -> None:
-        """Forget the requests seen so far (the pages' first-request behaviours start again)."""
-        self.requests.clear()
-        self.peak_in_flight = self.in_flight
+    def calls(self) -> list[CallRecord]:
+        """The requests as call records named by their outcome ("200", "404", "gave up"...), keyed
+        by path: `course.plots.timeline(site.calls())` draws what the server saw."""
+        return [CallRecord(str(r.status) if r.status else "client gave up", r.path, r.start, r.end)
+                for r in self.requests]
 
     async def settle(self, rounds: int = 20) -> None:
         """Let the loop run a few rounds, so connections the clients closed are seen as closed."""
@@ -307,6 +297,21 @@ async def serve_site(site_map: SiteMap) -> AsyncIterator[RunningSite]:
         await asyncio.gather(*unanswered, return_exceptions=True)
         await server.shutdown(timeout=1.0)
         await listener.wait_closed()
+
+
+async def until_idle(site: RunningSite, timeout: float = 2.0) -> bool:
+    """From another thread's loop: wait until `site` holds no connection and no request.
+
+    The server sees closed connections on its own loop, in its own time; this polls (real time)
+    up to `timeout` seconds and says whether the site became idle.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while site.open_connections or site.in_flight:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
 
 
 class SiteInThread:

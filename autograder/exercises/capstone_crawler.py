@@ -8,6 +8,7 @@ in a process pool is real work, so the checks that involve it bound no loop time
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 import multiprocessing
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -41,7 +42,6 @@ from course.site import (
     find_links,
     generate_site,
     render,
-    same_site_links,
     serve_site,
 )
 
@@ -234,6 +234,19 @@ def check_fetch_page_timeouts(fetch_page: Callable, *, timeout: float = 2.0, ret
 # --------------------------------------------------------------------------- exercise 2
 
 
+def _same_site_links(page_url: str, hrefs: list[str]) -> set[str]:
+    """The absolute URLs, without fragments, of the hrefs that point into `page_url`'s site."""
+    origin = urllib.parse.urlsplit(page_url)
+    links = set()
+    for href in hrefs:
+        url, _fragment = urllib.parse.urldefrag(urllib.parse.urljoin(page_url, href))
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme == origin.scheme and parts.netloc == origin.netloc:
+            links.add(url)
+    return links
+
+
+
 @student_facing
 def check_extract_links(extract_links: Callable, pages: list[Page], origin: str = "http://127.0.0.1:8000") -> None:
     """extract_links runs find_links in the process pool, and keeps the site's own links, absolute, no fragments."""
@@ -249,7 +262,7 @@ def check_extract_links(extract_links: Callable, pages: list[Page], origin: str 
     assert_no_exception(report)
     assert_no_leaked_tasks(report)
     for (url, text), links in zip(documents.items(), report.result):
-        expected = same_site_links(url, find_links(text))
+        expected = _same_site_links(url, find_links(text))
         if not isinstance(links, (set, frozenset)) or links != expected:
             missing = sorted(expected - set(links)) if isinstance(links, (set, frozenset, list)) else []
             extra = sorted(set(links) - expected) if isinstance(links, (set, frozenset, list)) else []
@@ -290,7 +303,7 @@ class _CrawlProbe:
             self.in_flight.append((self.loop.time(), self.running))
 
     async def extract(self, url: str, text: str) -> set[str]:
-        links = same_site_links(url, find_links(text))
+        links = _same_site_links(url, find_links(text))
         for link in links:
             self.discovered.setdefault(link, self.loop.time())
         return links
