@@ -317,7 +317,9 @@ class _CrawlProbe:
         return count
 
 
-def _crawl_run(crawl: Callable, site_map: SiteMap, limit: int, **run_options: Any):
+def _crawl_run(crawl: Callable, pages: int, seed: int, limit: int) -> tuple[Report, _Served, _CrawlProbe, SiteMap]:
+    """Crawl a generated site with the check's fetch and extract; the run passed the common gates."""
+    site_map = generate_site(pages, seed=seed, flaky=0, stalled=0)
     probes: list[_CrawlProbe] = []
 
     async def call(site: RunningSite) -> Any:
@@ -327,8 +329,10 @@ def _crawl_run(crawl: Callable, site_map: SiteMap, limit: int, **run_options: An
             probe.discovered[site.url + "/"] = 0.0
             return await crawl(site.url + "/", probe.fetch, probe.extract, limit)
 
-    report, served = _run_on_site("crawl", site_map, call, **run_options)
-    return report, served, probes[0] if probes else None
+    report, served = _run_on_site("crawl", site_map, call)
+    _assert_ran(report)
+    assert_no_exception(report)
+    return report, served, probes[0], site_map
 
 
 def _assert_found(report: Report, expected: Crawl) -> None:
@@ -349,10 +353,7 @@ def _assert_found(report: Report, expected: Crawl) -> None:
 @student_facing
 def check_crawl_finds_every_page(crawl: Callable, *, pages: int = 30, seed: int = 0, limit: int = 4) -> None:
     """crawl finds every page of the site once, puts the failures apart, and leaves no task behind."""
-    site_map = generate_site(pages, seed=seed, flaky=0, stalled=0)
-    report, served, probe = _crawl_run(crawl, site_map, limit)
-    _assert_ran(report)
-    assert_no_exception(report)
+    report, served, probe, site_map = _crawl_run(crawl, pages, seed, limit)
     _assert_found(report, expected_crawl(site_map, served.site.url))
     counts: dict[str, int] = {}
     for url, _ in probe.fetches:
@@ -370,10 +371,7 @@ def check_crawl_finds_every_page(crawl: Callable, *, pages: int = 30, seed: int 
 @student_facing
 def check_crawl_keeps_to_the_limit(crawl: Callable, *, pages: int = 30, seed: int = 0, limit: int = 4) -> None:
     """At most `limit` fetches at once (counted by the server), and always `limit` while URLs wait."""
-    site_map = generate_site(pages, seed=seed, flaky=0, stalled=0)
-    report, served, probe = _crawl_run(crawl, site_map, limit)
-    _assert_ran(report)
-    assert_no_exception(report)
+    report, served, probe, site_map = _crawl_run(crawl, pages, seed, limit)
     assert_no_leaked_tasks(report)
     if served.site.peak_in_flight > limit:
         _fail(errors.TooManyInFlight,
