@@ -207,7 +207,7 @@ def check_fetch_page_timeouts(fetch_page: Callable, *, timeout: float = 2.0, ret
     records = served.site.requests_for("/stalled") if served.site else []
     late = [r for r in records if r.end is not None and r.end - r.start > timeout + _SLACK]
     if late:
-        _fail(errors.TimeoutIgnored,
+        _fail(errors.TookTooLong,
               f"fetch_page waited {late[0].end - late[0].start:.1f} s for one attempt at a page that stalls; "
               f"each attempt must give up after timeout={timeout:g} s: wrap the whole attempt (the request and "
               "reading the body) in `async with asyncio.timeout(timeout):`, inside the retry loop.\n"
@@ -482,7 +482,10 @@ def _assert_closed(report: Report, served: _Served, processes: set[int], when: s
               f"crawl_site {when} while {len(processes)} worker process(es) of its pool were still running. "
               "Create the ProcessPoolExecutor in a `with` block around the crawl: leaving the block shuts the pool "
               "down and waits for its processes.")
-    unclosed = [text for text in report.callback_errors if text.startswith(("Unclosed client session", "Unclosed connector"))]
+    # asyncio's handler reports a session that was never closed as a callback error (or, where the
+    # runner keeps them apart, as an open resource).
+    messages = [*report.callback_errors, *getattr(report, "open_resources", ())]
+    unclosed = [text for text in messages if text.startswith(("Unclosed client session", "Unclosed connector"))]
     if unclosed or served.open_connections:
         what = "left its aiohttp.ClientSession unclosed" if unclosed \
             else f"left {served.open_connections} connection(s) to the site open"

@@ -847,7 +847,7 @@ async def fetch_page_without_timeout(session, url, *, timeout, retries, backoff)
         await asyncio.sleep(backoff * 2 ** attempt)
 
 
-@case("TimeoutIgnored", "each attempt must give up after")
+@case("TookTooLong", "each attempt must give up after")
 def fetch_page_ignoring_its_timeout():
     from autograder.exercises.capstone_crawler import check_fetch_page_timeouts
     check_fetch_page_timeouts(fetch_page_without_timeout, timeout=2.0, retries=2, backoff=0.5)
