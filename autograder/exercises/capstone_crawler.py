@@ -24,6 +24,7 @@ from autograder.checks import (
     assert_finished,
     assert_no_blocking,
     assert_no_exception,
+    assert_no_leaked_resources,
     assert_no_leaked_tasks,
     assert_not_tampered,
 )
@@ -107,6 +108,7 @@ def _fetch_once(fetch_page: Callable, page: Page | None, path: str, *, timeout: 
     report, served = _run_on_site("fetch_page", site_map, _fetch_caller(fetch_page, path, timeout, retries, backoff))
     _assert_ran(report)
     assert_no_leaked_tasks(report)
+    assert_no_leaked_resources(report)
     return report, served
 
 
@@ -261,6 +263,7 @@ def check_extract_links(extract_links: Callable, pages: list[Page], origin: str 
     _assert_ran(report)
     assert_no_exception(report)
     assert_no_leaked_tasks(report)
+    assert_no_leaked_resources(report)
     for (url, text), links in zip(documents.items(), report.result):
         expected = _same_site_links(url, find_links(text))
         if not isinstance(links, (set, frozenset)) or links != expected:
@@ -332,6 +335,7 @@ def _crawl_run(crawl: Callable, pages: int, seed: int, limit: int) -> tuple[Repo
     report, served = _run_on_site("crawl", site_map, call)
     _assert_ran(report)
     assert_no_exception(report)
+    assert_no_leaked_resources(report)
     return report, served, probes[0], site_map
 
 
@@ -478,18 +482,15 @@ def _site_run(crawl_site: Callable, site_map: SiteMap, limit: int, **run_options
 def _assert_closed(report: Report, served: _Served, processes: set[int], when: str) -> None:
     """No pool process, client session, connection or request of the crawl outlived it."""
     if processes:
-        _fail(errors.TaskLeaked,
+        _fail(errors.ResourceLeaked,
               f"crawl_site {when} while {len(processes)} worker process(es) of its pool were still running. "
               "Create the ProcessPoolExecutor in a `with` block around the crawl: leaving the block shuts the pool "
               "down and waits for its processes.")
-    # asyncio's handler reports a session that was never closed as a callback error (or, where the
-    # runner keeps them apart, as an open resource).
-    messages = [*report.callback_errors, *getattr(report, "open_resources", ())]
-    unclosed = [text for text in messages if text.startswith(("Unclosed client session", "Unclosed connector"))]
+    unclosed = [text for text in report.open_resources if text.startswith(("Unclosed client session", "Unclosed connector"))]
     if unclosed or served.open_connections:
         what = "left its aiohttp.ClientSession unclosed" if unclosed \
             else f"left {served.open_connections} connection(s) to the site open"
-        _fail(errors.TaskLeaked,
+        _fail(errors.ResourceLeaked,
               f"crawl_site {when} but {what}. Create the session in an `async with aiohttp.ClientSession() as "
               "session:` block around the whole crawl, so it closes its connections however the crawl ends.")
     if served.in_flight:
