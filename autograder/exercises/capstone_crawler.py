@@ -95,21 +95,44 @@ def _assert_ran(report: Report) -> None:
 # --------------------------------------------------------------------------- exercise 1
 
 
-def _fetch_caller(fetch_page: Callable, path: str, timeout: float, retries: int, backoff: float):
-    async def call(site: RunningSite) -> str:
+@dataclass
+class _Fetched:
+    """What one call of the student's fetch_page returned, or raised."""
+
+    result: object = None
+    error: BaseException | None = None
+
+
+def _fetch_each(fetch_page: Callable, pages: list[Page], paths: list[str], must_work: set[str], *,
+                timeout: float, retries: int, backoff: float) -> tuple[Report, _Served, dict[str, _Fetched]]:
+    """One run: serve `pages`, call fetch_page for each path in turn with one session.
+
+    An exception from a path in `must_work` ends the run (the report shows it with the student's
+    traceback); the others are kept, to be compared with what fetch_page should raise.
+    """
+    outcomes: dict[str, _Fetched] = {}
+
+    async def call(site: RunningSite) -> None:
         async with aiohttp.ClientSession() as session:
-            return await fetch_page(session, site.url + path, timeout=timeout, retries=retries, backoff=backoff)
-    return call
+            for path in paths:
+                outcome = outcomes[path] = _Fetched()
+                try:
+                    outcome.result = await fetch_page(session, site.url + path, timeout=timeout, retries=retries,
+                                                      backoff=backoff)
+                except Exception as error:
+                    if path in must_work:
+                        raise
+                    outcome.error = error
 
-
-def _fetch_once(fetch_page: Callable, page: Page | None, path: str, *, timeout: float, retries: int,
-                backoff: float) -> tuple[Report, _Served]:
-    site_map = {page.path: page} if page else {}
-    report, served = _run_on_site("fetch_page", site_map, _fetch_caller(fetch_page, path, timeout, retries, backoff))
+    report, served = _run_on_site("fetch_page", {page.path: page for page in pages}, call)
     _assert_ran(report)
+    return report, served, outcomes
+
+
+def _assert_no_leftovers(report: Report) -> None:
+    assert_no_exception(report)
     assert_no_leaked_tasks(report)
     assert_no_leaked_resources(report)
-    return report, served
 
 
 def _attempts_text(records: list[RequestRecord]) -> str:
@@ -139,8 +162,8 @@ def _assert_back_off(served: _Served, path: str, backoff: float) -> None:
                   f"{_attempts_text(records)}")
 
 
-def _assert_raised(report: Report, status: int | None, what: str) -> None:
-    error = report.exception
+def _assert_raised(outcome: _Fetched, status: int | None, what: str) -> None:
+    error = outcome.error
     if status is None:
         ok = isinstance(error, TimeoutError)
         wanted = "TimeoutError"
@@ -148,7 +171,7 @@ def _assert_raised(report: Report, status: int | None, what: str) -> None:
         ok = isinstance(error, aiohttp.ClientResponseError) and error.status == status
         wanted = f"aiohttp.ClientResponseError with status {status}"
     if not ok:
-        got = f"raised {type(error).__name__}: {error}" if error else f"returned {report.result!r:.80}"
+        got = f"raised {type(error).__name__}: {error}" if error else f"returned {outcome.result!r:.80}"
         _fail(errors.WrongResult,
               f"fetch_page {got} for {what}; it should raise {wanted} once it gives up "
               "(`response.raise_for_status()` raises it for an error status; let a timeout's TimeoutError through).")
@@ -158,41 +181,33 @@ def _assert_raised(report: Report, status: int | None, what: str) -> None:
 def check_fetch_page_retries(fetch_page: Callable, *, retries: int = 2, backoff: float = 0.5,
                              latency: float = 1.0) -> None:
     """fetch_page returns a page's text, retries 5xx answers with exponential back-off, never 4xx."""
-    timeout = latency * 5
-    options = {"timeout": timeout, "retries": retries, "backoff": backoff}
-    backoffs = sum(backoff * 2 ** k for k in range(retries))
-
     ok = Page("/ok", links=("/other",), latency=latency)
-    report, served = _fetch_once(fetch_page, ok, "/ok", **options)
-    assert_no_exception(report)
-    if report.result != render(ok, served.site.url):
-        _fail(errors.WrongResult, f"fetch_page returned {report.result!r:.120} for a page that answered 200 at once; "
-                                  "return its text: `await response.text()`.")
-    _assert_attempts(served, "/ok", 1, "a page that answers 200 needs one request.")
-
     flaky = Page("/flaky", latency=latency, fail_first=retries, kind="flaky")
-    report, served = _fetch_once(fetch_page, flaky, "/flaky", **options)
-    _assert_attempts(served, "/flaky", retries + 1,
-                     f"the page answers 503 {retries} time(s), then 200, and retries={retries} allows "
-                     f"{retries} more attempt(s) after the first.")
-    assert_no_exception(report)
-    _assert_back_off(served, "/flaky", backoff)
-    if report.result != render(flaky, served.site.url):
-        _fail(errors.WrongResult, f"fetch_page returned {report.result!r:.120} after the retries; return the "
-                                  "text of the attempt that succeeded.")
-
     broken = Page("/broken", latency=latency, status=500, kind="broken")
-    report, served = _fetch_once(fetch_page, broken, "/broken", **options)
+    report, served, outcomes = _fetch_each(fetch_page, [ok, flaky, broken], ["/ok", "/flaky", "/broken", "/missing"],
+                                           {"/ok", "/flaky"}, timeout=latency * 5, retries=retries, backoff=backoff)
+    _assert_attempts(served, "/ok", 1, "a page that answers 200 needs one request.")
+    if "/flaky" in outcomes:
+        _assert_attempts(served, "/flaky", retries + 1,
+                         f"the page answers 503 {retries} time(s), then 200, and retries={retries} allows "
+                         f"{retries} more attempt(s) after the first.")
+    _assert_no_leftovers(report)
+    if outcomes["/ok"].result != render(ok, served.site.url):
+        _fail(errors.WrongResult, f"fetch_page returned {outcomes['/ok'].result!r:.120} for a page that answered 200 "
+                                  "at once; return its text: `await response.text()`.")
+    _assert_back_off(served, "/flaky", backoff)
+    if outcomes["/flaky"].result != render(flaky, served.site.url):
+        _fail(errors.WrongResult, f"fetch_page returned {outcomes['/flaky'].result!r:.120} after the retries; return "
+                                  "the text of the attempt that succeeded.")
     _assert_attempts(served, "/broken", retries + 1,
                      f"a page that always answers 500 is tried once, then retried {retries} time(s).")
     _assert_back_off(served, "/broken", backoff)
-    _assert_raised(report, 500, "a page that always answers 500")
-
-    report, served = _fetch_once(fetch_page, None, "/missing", **options)
+    _assert_raised(outcomes["/broken"], 500, "a page that always answers 500")
     _assert_attempts(served, "/missing", 1,
                      "a 404 (or any 4xx) is the client's mistake, and asking again gives the same answer: "
                      "raise at once, retry only 5xx answers, timeouts and connection errors.")
-    _assert_raised(report, 404, "a page that does not exist")
+    _assert_raised(outcomes["/missing"], 404, "a page that does not exist")
+    backoffs = sum(backoff * 2 ** k for k in range(retries))
     print(f"passed: fetch_page retries 5xx answers {retries} times with {backoff:g} s back-off "
           f"({retries * latency + latency + backoffs:g} s of loop time for a page that fails {retries} times), "
           "and never retries a 404")
@@ -202,10 +217,10 @@ def check_fetch_page_retries(fetch_page: Callable, *, retries: int = 2, backoff:
 def check_fetch_page_timeouts(fetch_page: Callable, *, timeout: float = 2.0, retries: int = 2,
                               backoff: float = 0.5, latency: float = 1.0) -> None:
     """Each attempt of fetch_page gives up after `timeout` s and is retried; the last TimeoutError is raised."""
-    options = {"timeout": timeout, "retries": retries, "backoff": backoff}
     stalled = Page("/stalled", latency=latency, stall_first=retries, kind="stalled")
-    stall = latency * STALL_FACTOR
-    report, served = _fetch_once(fetch_page, stalled, "/stalled", **options)
+    hanging = Page("/hanging", latency=latency, stall_first=retries + 1, kind="stalled")
+    report, served, outcomes = _fetch_each(fetch_page, [stalled, hanging], ["/stalled", "/hanging"], {"/stalled"},
+                                           timeout=timeout, retries=retries, backoff=backoff)
     records = served.site.requests_for("/stalled") if served.site else []
     late = [r for r in records if r.end is not None and r.end - r.start > timeout + _SLACK]
     if late:
@@ -215,20 +230,18 @@ def check_fetch_page_timeouts(fetch_page: Callable, *, timeout: float = 2.0, ret
               "reading the body) in `async with asyncio.timeout(timeout):`, inside the retry loop.\n"
               f"{_attempts_text(records)}")
     _assert_attempts(served, "/stalled", retries + 1,
-                     f"the page stalls {stall:g} s on its first {retries} request(s), then answers within "
-                     f"{latency:g} s: each timed-out attempt is retried, {retries} time(s) at most.")
-    assert_no_exception(report)
+                     f"the page stalls {latency * STALL_FACTOR:g} s on its first {retries} request(s), then answers "
+                     f"within {latency:g} s: each timed-out attempt is retried, {retries} time(s) at most.")
+    _assert_no_leftovers(report)
     short = [r for r in records[:-1] if r.end is None or abs(r.end - r.start - timeout) > _SLACK]
     if short:
         _fail(errors.WrongResult,
               f"fetch_page gave up an attempt after {short[0].end - short[0].start:.2f} s; the timeout is "
               f"{timeout:g} s for each attempt: start a fresh `asyncio.timeout(timeout)` for every attempt.\n"
               f"{_attempts_text(records)}")
-    hanging = Page("/hanging", latency=latency, stall_first=retries + 1, kind="stalled")
-    report, served = _fetch_once(fetch_page, hanging, "/hanging", **options)
     _assert_attempts(served, "/hanging", retries + 1,
                      f"every attempt times out, so fetch_page tries {retries + 1} times in all, then gives up.")
-    _assert_raised(report, None, f"a page that stalls on every attempt (retries={retries})")
+    _assert_raised(outcomes["/hanging"], None, f"a page that stalls on every attempt (retries={retries})")
     print(f"passed: fetch_page gives up each attempt after {timeout:g} s and tries again, "
           f"{retries + 1} attempts at most")
 
