@@ -1,4 +1,4 @@
-# loses: crawl_finds_every_page_once, crawl_keeps_to_the_limit, crawl_site_reports_progress_and_closes_everything
+# loses: crawl_finds_every_page_once crawl_keeps_to_the_limit crawl_site_reports_progress_and_closes_everything
 async def crawl(root: str, fetch, extract, limit: int) -> tuple[set[str], set[str]]:
     """Lets a failed fetch's exception end the whole crawl."""
     found, seen = set(), {root}

@@ -1,4 +1,4 @@
-# loses: crawl_site_reports_progress_and_closes_everything, crawl_site_cancels_cleanly
+# loses: crawl_site_reports_progress_and_closes_everything crawl_site_cancels_cleanly
 async def crawl_site(root: str, limit: int, bars) -> tuple[set[str], set[str]]:
     """Never shuts its process pool down: its worker processes outlive the crawl."""
     known, done = {root}, 0
