@@ -172,6 +172,7 @@ def main(argv: list[str]) -> int:
     if command == "test":
         install_packages("test")
         ensure_test_system_packages()
+        ensure_jupyter_settings()  # settled before tests copy .venv's Jupyter configuration
         return subprocess.run(in_venv("-m", "pytest", *rest), cwd=ROOT).returncode
     if command in {"regenerate", "student-edition", "grade-class"}:
         install_packages("")
