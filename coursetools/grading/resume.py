@@ -24,6 +24,7 @@ from coursetools.grading.results import Outcome, TestResult
 STATE_VERSION = 2
 #: The packages whose code decides a grade, besides the assignment itself.
 GRADING_PACKAGES = ("autograder", "course", "coursetools.grading", "coursetools.sandbox")
+SANDBOX_SWITCHES = ("--SandboxKernelManager.sandbox=", "--SandboxKernelManager.bwrap=")
 
 
 def _digest_tree(digest, folder: Path, label: str) -> None:
@@ -55,7 +56,10 @@ def grading_context(course: Course) -> str:
             _digest_tree(digest, folder, name)
     versions = sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions())
     digest.update("\n".join(versions).encode())
-    digest.update("\0".join(course.nbgrader_args).encode())
+    # Options of this run, except where the sandbox is and whether it is on: a verdict never
+    # depends on them (a student graded UNSANDBOXED is graded again once the sandbox is back).
+    options = [o for o in course.nbgrader_args if not o.startswith(SANDBOX_SWITCHES)]
+    digest.update("\0".join(options).encode())
     return digest.hexdigest()
 
 

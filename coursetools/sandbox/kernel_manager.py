@@ -41,6 +41,7 @@ class SandboxKernelManager(SandboxLimits, AsyncKernelManager):
         super().__init__(**kwargs)
         self.sandbox_problem = unavailable_reason(self.bwrap) if self.sandbox else "disabled in the configuration"
         self._socket_dir: str | None = None
+        self._log_file = None
         if self.sandboxed:
             self.transport = "ipc"
             self.cache_ports = False
@@ -66,11 +67,18 @@ class SandboxKernelManager(SandboxLimits, AsyncKernelManager):
         return spec
 
     async def _async_pre_start_kernel(self, **kw):
-        if self.sandboxed and self._socket_dir is None:  # kept across restarts: the connection file lives there
+        if self._socket_dir is None:  # kept across restarts: the connection file lives there
             runtime = self.runtime_dir if os.path.isdir(self.runtime_dir) else tempfile.gettempdir()
             self._socket_dir = tempfile.mkdtemp(prefix="gk-", dir=runtime)
-            self.connection_file = os.path.join(self._socket_dir, "kernel.json")
-            self.ip = os.path.join(self._socket_dir, "k")
+            if self.sandboxed:
+                self.connection_file = os.path.join(self._socket_dir, "kernel.json")
+                self.ip = os.path.join(self._socket_dir, "k")
+        if not self.sandboxed:
+            # The kernel's own stdout/stderr go to its log, as in the sandbox (the launcher does it there).
+            if self._log_file is None:
+                self._log_file = open(os.path.join(self._socket_dir, KERNEL_LOG), "ab")
+            kw.setdefault("stdout", self._log_file)
+            kw.setdefault("stderr", self._log_file)
         return await super()._async_pre_start_kernel(**kw)
 
     def format_kernel_cmd(self, extra_arguments=None):
@@ -83,7 +91,7 @@ class SandboxKernelManager(SandboxLimits, AsyncKernelManager):
                 *self.limits().as_args(), *[f"--hide={h}" for h in hidden], "--", *cmd]
 
     def kernel_log_tail(self, chars: int = 2000) -> str:
-        """The end of the kernel process's own stdout/stderr (sandboxed kernels only)."""
+        """The end of the kernel process's own stdout/stderr."""
         if not self._socket_dir:
             return ""
         try:
@@ -100,6 +108,9 @@ class SandboxKernelManager(SandboxLimits, AsyncKernelManager):
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
         if not restart and self._socket_dir:
             remove_cgroups(os.path.basename(self._socket_dir))
             shutil.rmtree(self._socket_dir, ignore_errors=True)
