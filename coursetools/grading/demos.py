@@ -7,7 +7,11 @@ nbgrader's Execute preprocessor that skips them the same way, e.g.
 
     c.Validator.preprocessors = [..., "coursetools.grading.demos.ExecuteWithoutDemos", ...]
 
-`names_used_later` lets a test prove that a demo cell defines nothing a later cell reads.
+The tag is read from the notebook being graded, which the student may have changed, so a
+cell is skipped only when that cannot change a verdict: it is tagged `demo`, it is not one
+of nbgrader's cells (tests, solutions, read-only cells always run), and no later cell that
+runs reads a name it binds (`skipped_demos`). A student who defines a helper in a demo cell
+and uses it later simply has that cell run.
 """
 from __future__ import annotations
 
@@ -25,10 +29,14 @@ def is_demo(cell: NotebookNode) -> bool:
 
 
 class ExecuteWithoutDemos(Execute):
-    """nbgrader's Execute, skipping code cells tagged `demo` (their outputs are cleared)."""
+    """nbgrader's Execute, skipping the demo cells `skipped_demos` allows (their outputs are cleared)."""
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._skipped = skipped_demos(nb.cells)
+        return super().preprocess(nb, resources, km)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        if is_demo(cell):
+        if cell_index in getattr(self, "_skipped", ()):
             cell.outputs, cell.execution_count = [], None
             return cell
         return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
@@ -62,19 +70,34 @@ def used_names(source: str) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} if tree else set()
 
 
+def skipped_demos(cells: list[NotebookNode]) -> set[int]:
+    """Indexes of the demo cells grading skips: not nbgrader cells, and binding nothing that a
+    later cell which runs reads (decided from the last cell back, so skipping is consistent)."""
+    skipped: set[int] = set()
+    read_later: set[str] = set()
+    for index in reversed(range(len(cells))):
+        cell = cells[index]
+        if cell.get("cell_type") != "code":
+            continue
+        if is_demo(cell) and not cell.get("metadata", {}).get("nbgrader") and not defined_names(cell.source) & read_later:
+            skipped.add(index)
+        else:
+            read_later |= used_names(cell.source)
+    return skipped
+
+
 def names_used_later(cells: list[NotebookNode]) -> dict[int, set[str]]:
     """Demo cell index -> names it binds that a later code cell which is not a demo reads.
 
-    Empty when every demo is safe to skip. (A later cell that binds a name before reading
-    it still counts: conservative on purpose.)
+    Empty when every demo tag of an instructor's notebook is right (such a cell would run
+    at grading anyway). A later cell that binds a name before reading it still counts.
     """
     found: dict[int, set[str]] = {}
     for index, cell in enumerate(cells):
         if not is_demo(cell):
             continue
-        bound = defined_names(cell.source)
         later = set().union(*(used_names(c.source) for c in cells[index + 1:]
                              if c.get("cell_type") == "code" and not is_demo(c)))
-        if bound & later:
-            found[index] = bound & later
+        if defined_names(cell.source) & later:
+            found[index] = defined_names(cell.source) & later
     return found

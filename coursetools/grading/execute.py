@@ -6,9 +6,9 @@ memory cap): every exercise then scores zero. `RobustExecute` (registered for gr
 in nbgrader_config.py) runs the notebook in the same order, in a sandboxed kernel
 (coursetools/sandbox/), and handles each cell on its own:
 
-* **Lesson demos are not run:** a code cell tagged `demo` (it only measures and shows;
-  nothing later uses what it defines) is skipped and its outputs cleared. Grading pays for
-  the exercises, not for the lessons' live measurements (`skip_demos`, on by default).
+* **Lesson demos are not run:** a code cell tagged `demo` (it only measures and shows) is
+  skipped and its outputs cleared, when that cannot change a verdict (demos.py says when).
+  Grading pays for the exercises, not for the lessons' live measurements (`skip_demos`).
 
 * **A cell that runs past `Execute.timeout`** is interrupted. Its output gets a
   `CellTimeoutError` saying so (a test cell with an error scores zero).
@@ -59,7 +59,7 @@ from nbgrader import utils
 from nbgrader.preprocessors.execute import Execute
 from traitlets import Bool, Dict, Integer
 
-from coursetools.grading.demos import is_demo
+from coursetools.grading.demos import skipped_demos
 from coursetools.grading.events import EventKind, GradingEvent, record_event
 from coursetools.grading.guard import GUARD_INSTALL, GUARD_RESTORE, PROBE
 from coursetools.grading.scoring import is_test_cell
@@ -137,18 +137,17 @@ class RobustExecute(Execute):
     def _event(self, kind: EventKind, cell: NotebookNode | None = None, detail: str = "") -> None:
         self._events.append(GradingEvent(kind, _grade_id(cell) if cell is not None else "", detail))
 
-    def _runs(self, cell: NotebookNode) -> bool:
+    def _runs(self, cell: NotebookNode, index: int) -> bool:
         """Whether grading executes this cell at all."""
-        return cell.cell_type == "code" and bool(cell.source.strip()) and not (self.skip_demos and is_demo(cell))
+        return cell.cell_type == "code" and bool(cell.source.strip()) and index not in self._demos
 
     async def _run_notebook(self) -> None:
         aborted = False
-        demos = 0
+        self._demos = skipped_demos(self.nb.cells) if self.skip_demos else set()
+        for index in self._demos:
+            self.nb.cells[index].outputs, self.nb.cells[index].execution_count = [], None
         for index, cell in enumerate(self.nb.cells):
-            if cell.cell_type == "code" and self.skip_demos and is_demo(cell):
-                cell.outputs, cell.execution_count = [], None
-                demos += 1
-            if not self._runs(cell):
+            if not self._runs(cell, index):
                 continue
             if aborted:
                 cell.outputs = [error_output("GradingAborted", "not run: the kernel failed too many times in earlier cells")]
@@ -160,8 +159,8 @@ class RobustExecute(Execute):
                 self._event(EventKind.ABORTED, cell, "GradingAborted")
                 continue
             await self._run_cell(cell, index)
-        if demos:
-            self._event(EventKind.DEMOS_SKIPPED, None, f"{demos} cells")
+        if self._demos:
+            self._event(EventKind.DEMOS_SKIPPED, None, f"{len(self._demos)} cells")
 
     async def _run_cell(self, cell: NotebookNode, index: int) -> None:
         test = is_test_cell(cell)
@@ -258,7 +257,7 @@ class RobustExecute(Execute):
             replay_ok = True
             for earlier in range(index):
                 cell = self.nb.cells[earlier]
-                if not self._runs(cell) or earlier in self._failed:
+                if not self._runs(cell, earlier) or earlier in self._failed:
                     continue
                 if utils.is_locked(cell) and self._guarded:
                     await self._restore_guard()
