@@ -2,6 +2,7 @@
 """One entry point for students, instructors and maintainers.
 
     python3 run.py lab        set up (first time only) and open the course in JupyterLab
+    python3 run.py jupyter-settings   set the running Python's Jupyter up for the course (postBuild uses it)
     python3 run.py test       set up (first time only) and run the whole test suite
     python3 run.py regenerate rebuild index.ipynb, navigation cells and release/ from source/
     python3 run.py student-edition DIR   write the public student copy of the course to DIR
@@ -14,6 +15,7 @@ A second run skips the installation unless pyproject.toml or constraints.txt cha
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +28,18 @@ VENV_PYTHON = VENV / "bin" / "python"
 MIN_PYTHON = (3, 11)
 # Debian packages the test suite needs: a real browser and the grading sandbox.
 TEST_SYSTEM_PACKAGES = {"chromium": "/usr/bin/chromium", "bubblewrap": "/usr/bin/bwrap"}
+# The student edition (`run.py student-edition DIR`) holds this file; the instructor's copy does not.
+STUDENT_EDITION_MARKER = ".student-edition"
+# Validate scored by grading's rule (coursevalidate) in place of nbgrader's own.
+VALIDATE_EXTENSION, NBGRADER_VALIDATE = "coursevalidate", "nbgrader.server_extensions.validate_assignment"
+# nbgrader's instructor tools: a student's JupyterLab has none of them (only the Validate button).
+INSTRUCTOR_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader",
+                                "nbgrader.server_extensions.assignment_list",
+                                "nbgrader.server_extensions.course_list"]
+INSTRUCTOR_LAB_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:assignment-list",
+                          "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment"]
+# JupyterLab's defaults for everyone who runs the course: no news pop-up, no update checks.
+LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 
 
 def say(message: str) -> None:
@@ -94,11 +108,61 @@ def in_venv(*args: str) -> list[str]:
     return [str(VENV_PYTHON), *args]
 
 
+def is_student_edition() -> bool:
+    return (ROOT / STUDENT_EDITION_MARKER).exists()
+
+
+def configure_jupyter(python: str, prefix: Path, student: bool) -> None:
+    """Set the Jupyter of the environment at `prefix` up for the course.
+
+    Validate scores test cells the way grading does (coursevalidate replaces nbgrader's
+    Validate extension), JupyterLab shows no news pop-up, and a student's JupyterLab has no
+    instructor tools (no Formgrader creating gradebook.db, no Create Assignment sidebar, no
+    Assignment List showing exchange errors); the instructor's keeps them.
+    """
+    jupyter = [python, "-m", "jupyter"]
+    quiet = {"check": True, "stdout": subprocess.DEVNULL}
+    write_json(prefix / "etc" / "jupyter" / "jupyter_server_config.d" / f"{VALIDATE_EXTENSION}.json",
+               {"ServerApp": {"jpserver_extensions": {VALIDATE_EXTENSION: True}}})
+    off = [NBGRADER_VALIDATE, *(INSTRUCTOR_SERVER_EXTENSIONS if student else [])]
+    subprocess.run([*jupyter, "server", "extension", "disable", "--sys-prefix", *off], **quiet)
+    if not student:
+        subprocess.run([*jupyter, "server", "extension", "enable", "--sys-prefix", *INSTRUCTOR_SERVER_EXTENSIONS], **quiet)
+    switch = "disable" if student else "enable"
+    subprocess.run([*jupyter, "labextension", switch, "--level=sys_prefix", *INSTRUCTOR_LAB_PLUGINS], **quiet)
+    write_json(prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d" / "asyncio-course.json", LAB_SETTINGS)
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def ensure_jupyter_settings() -> None:
+    """`configure_jupyter` for .venv, again whenever this file or the edition changes."""
+    fingerprint = hashlib.sha256(Path(__file__).read_bytes() + str(is_student_edition()).encode()).hexdigest()
+    stamp = VENV / ".jupyter-settings"
+    if stamp.exists() and stamp.read_text() == fingerprint:
+        return
+    subprocess.run(in_venv(str(ROOT / "run.py"), "jupyter-settings"), check=True)
+    stamp.write_text(fingerprint)
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("lab", [])
+    if command == "jupyter-settings":
+        configure_jupyter(sys.executable, Path(sys.prefix), student=is_student_edition())
+        return 0
     create_venv()
     if command == "lab":
         install_packages("")
+        ensure_jupyter_settings()
+        if is_student_edition():
+            say("the course's student edition: work in the notebooks under release/, and use Validate before you hand in")
+        else:
+            say("this is the INSTRUCTOR's copy of the course: source/ holds every solution and hidden test, and "
+                "nbgrader's instructor tools are on. Students work from the student edition "
+                "(`python3 run.py student-edition DIR` writes it; see README.md)")
         say("opening the course in JupyterLab (Ctrl+C twice to stop)")
         os.chdir(ROOT)
         as_root = ["--allow-root"] if is_root() else []  # containers and CI machines run as root

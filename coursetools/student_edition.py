@@ -5,7 +5,7 @@
 writes to DIR the start notebook, the released (blank) notebooks, the packages the lessons
 and test cells import, and what Binder and `python3 run.py lab` need to run them:
 
-    index.ipynb  release/  course/  autograder/
+    index.ipynb  release/  course/  autograder/  coursevalidate/
     pyproject.toml (without the instructor packages)  constraints.txt  environment.yml  postBuild
     run.py  nbgrader_config.py (for the Validate button)  README.md (for students)  .gitignore
 
@@ -26,7 +26,7 @@ from traitlets.config import Config
 from coursetools.layout import assignments
 
 DEFAULT_REPO = "asyncio-course/asyncio-course-student"
-PACKAGES = ("course", "autograder")
+PACKAGES = ("course", "autograder", "coursevalidate")
 COPIED_FILES = ("index.ipynb", "constraints.txt", "environment.yml", "postBuild", "run.py")
 COPIED_FOLDERS = ("release",)
 MARKER = ".student-edition"
@@ -83,6 +83,7 @@ the same behaviour on other inputs.
 | `release/` | the assignments, one notebook each |
 | `course/` | the package the lessons import: simulated services, widgets, plots |
 | `autograder/` | the package the test cells import |
+| `coursevalidate/` | the Validate button's server side: it scores your notebook the way grading does |
 | `run.py` | `python3 run.py lab`: set up and open the course |
 | `environment.yml`, `postBuild` | the Binder environment |
 | `pyproject.toml`, `constraints.txt` | the packages, with the exact tested versions |
@@ -129,13 +130,14 @@ def student_config(root: Path) -> str:
 def student_pyproject(root: Path) -> str:
     """pyproject.toml declaring only the packages the edition ships (and no test settings)."""
     text = (root / "pyproject.toml").read_text()
-    packages = ", ".join(f'"{name}"' for name in PACKAGES)
-    text, count = re.subn(r"(?m)^packages\s*=\s*\[[^\]]*\]", f"packages = [{packages}]", text)
+    packages = ", ".join(f'"{name}*"' for name in PACKAGES)
+    text, count = re.subn(r"(?ms)^(\[tool\.setuptools\.packages\.find\]\n(?:.*\n)*?)include\s*=\s*\[[^\]]*\]",
+                          lambda match: f"{match[1]}include = [{packages}]", text)
     if count != 1:
-        raise ValueError("pyproject.toml: expected one `packages = [...]` line under [tool.setuptools]")
+        raise ValueError("pyproject.toml: expected one `include = [...]` under [tool.setuptools.packages.find]")
     text = re.sub(r"(?ms)^\[tool\.pytest\.ini_options\]\n.*?(?=^\[|\Z)", "", text).rstrip() + "\n"
     parsed = tomllib.loads(text)
-    assert parsed["tool"]["setuptools"]["packages"] == list(PACKAGES)
+    assert parsed["tool"]["setuptools"]["packages"]["find"]["include"] == [f"{name}*" for name in PACKAGES]
     return text
 
 

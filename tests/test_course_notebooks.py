@@ -11,7 +11,7 @@ import pytest
 from conftest import ASSIGNMENTS, ROOT, copy_course
 from coursetools.layout import Assignment
 from coursetools.nbgrader_cli import nbgrader
-from coursetools.regenerate import regenerate
+from coursetools.regenerate import RUN_ON_TAG, kernel_metadata, regenerate
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
@@ -110,3 +110,27 @@ def test_every_navigation_link_resolves() -> None:
                 assert (path.parent / target).resolve().exists(), f"{path.relative_to(ROOT)} links to missing {target}"
                 checked += 1
     assert checked >= 3 * len(ASSIGNMENTS)
+
+
+def test_start_page_lists_exactly_the_assignments_that_exist() -> None:
+    """Each numbered entry of the start page is an assignment in source/, in order, and each one has an entry."""
+    entries = [line for cell in nbformat.read(ROOT / "index.ipynb", as_version=4).cells
+               for line in cell.source.splitlines() if re.match(r"\s*\d+\.\s", line)]
+    linked = []
+    for entry in entries:
+        targets = re.findall(r"\]\(release/([^/)]+)/([^)]+\.ipynb)\)", entry)
+        assert len(targets) == 1, f"the start page names a part that is not an assignment: {entry[:100]!r}"
+        linked.append(targets[0])
+    assert linked == [(a.id, a.notebook) for a in ASSIGNMENTS], "the start page must list every assignment, in order"
+
+
+def test_notebooks_open_unchanged_and_run_all_goes_past_exercises(assignment: Assignment) -> None:
+    """The kernel's metadata is already there (opening changes nothing); solution and test cells carry the Run All tag."""
+    for folder in ("source", "release"):
+        notebook = nbformat.read(assignment.path(ROOT, folder), as_version=4)
+        assert {key: notebook.metadata.get(key) for key in ("kernelspec", "language_info")} == kernel_metadata()
+        for cell in notebook.cells:
+            nbgrader = cell.metadata.get("nbgrader", {})
+            tagged = RUN_ON_TAG in cell.metadata.get("tags", [])
+            exercise = cell.cell_type == "code" and bool(nbgrader.get("solution") or nbgrader.get("grade"))
+            assert tagged == exercise, f"{assignment.id} {folder} cell {cell.get('id')}: {RUN_ON_TAG} on exactly the exercise cells"

@@ -1,8 +1,10 @@
-"""The environments agree: pyproject.toml, environment.yml and the constraints file."""
+"""The environments agree: pyproject.toml, environment.yml (Binder) and the constraints file."""
 from __future__ import annotations
 
 import re
 import tomllib
+
+import yaml
 
 from conftest import ROOT
 
@@ -13,47 +15,48 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _requirements(lines: list[str]) -> dict[str, str]:
+    return {_normal(m[1]): m[2].replace(" ", "") for line in lines if (m := REQUIREMENT.match(line))}
+
+
 def _pyproject_dependencies() -> dict[str, str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {_normal(m[1]): m[2].replace(" ", "") for r in project["dependencies"] if (m := REQUIREMENT.match(r))}
+    return _requirements(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
 
 
-def _environment_yml() -> tuple[str | None, dict[str, str]]:
-    python, packages = None, {}
-    dependencies = (ROOT / "environment.yml").read_text().split("dependencies:", 1)[1]
-    for line in dependencies.splitlines():
-        spec = line.strip()[2:].strip() if line.strip().startswith("- ") else ""
-        if spec.startswith("python="):
-            python = spec.split("=", 1)[1]
-        elif spec and spec != "pip":
-            match = REQUIREMENT.match(spec)
-            packages[_normal(match[1])] = match[2].replace(" ", "")
-    return python, packages
+def _environment() -> dict:
+    return yaml.safe_load((ROOT / "environment.yml").read_text())
 
 
-def test_environment_yml_lists_the_same_packages_as_pyproject() -> None:
-    python, packages = _environment_yml()
-    assert python == "3.11", "environment.yml must pin python=3.11 (Binder otherwise gives 3.10)"
-    assert packages == _pyproject_dependencies()
-
-
-def test_environment_yml_uses_conda_forge_only() -> None:
-    text = (ROOT / "environment.yml").read_text()
-    channels = text.split("channels:")[1].split("dependencies:")[0]
-    assert [c.strip("- ").strip() for c in channels.strip().splitlines()] == ["conda-forge"]
-
-
-def test_constraints_pin_every_dependency_to_a_version_in_range() -> None:
+def _pins() -> dict[str, str]:
     pins = {}
     for line in (ROOT / "constraints.txt").read_text().splitlines():
         if "==" in line and not line.startswith("#"):
             name, version = line.split("==")
             pins[_normal(name)] = version.strip()
+    return pins
+
+
+def test_binder_installs_the_tested_set_through_pip() -> None:
+    """conda gives Python 3.11 and pip only; pip installs pyproject's dependencies within constraints.txt."""
+    dependencies = _environment()["dependencies"]
+    conda = [d for d in dependencies if isinstance(d, str)]
+    assert conda == ["python=3.11", "pip"], "Python 3.11 and pip from conda (Binder otherwise gives 3.10), nothing else"
+    [pip] = [d["pip"] for d in dependencies if isinstance(d, dict)]
+    options = [line for line in pip if line.startswith("-")]
+    assert options == ["-c constraints.txt"], "every pip package is held to the tested versions"
+    assert _requirements([line for line in pip if not line.startswith("-")]) == _pyproject_dependencies()
+
+
+def test_environment_yml_uses_conda_forge_only() -> None:
+    assert _environment()["channels"] == ["conda-forge"]
+
+
+def test_constraints_pin_every_dependency_to_a_version_in_range() -> None:
+    pins = _pins()
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     everything = dict(_pyproject_dependencies())
-    for requirement in project["optional-dependencies"]["test"]:
-        match = REQUIREMENT.match(requirement)
-        everything[_normal(match[1])] = match[2]
+    for extra in project["optional-dependencies"].values():
+        everything.update(_requirements(extra))
     for name, bound in everything.items():
         assert name in pins, f"constraints.txt does not pin {name}"
         if bound.startswith(">="):

@@ -20,7 +20,7 @@ from coursetools.student_edition import DEFAULT_REPO, MARKER, binder_url, write_
 SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 EXPECTED = {
-    ".gitignore", MARKER, "README.md", "index.ipynb", "release", "course", "autograder", "pyproject.toml",
+    ".gitignore", MARKER, "README.md", "index.ipynb", "release", "course", "autograder", "coursevalidate", "pyproject.toml",
     "constraints.txt", "environment.yml", "postBuild", "run.py", "nbgrader_config.py",
 }
 
@@ -113,9 +113,8 @@ def test_edition_leaks_no_solution_or_hidden_test(edition: Path) -> None:
 
 def test_edition_packages_and_config(edition: Path) -> None:
     pyproject = tomllib.loads((edition / "pyproject.toml").read_text())
-    packages = pyproject["tool"]["setuptools"]["packages"]
-    assert packages == ["course", "autograder"]
-    for package in packages:
+    assert pyproject["tool"]["setuptools"]["packages"]["find"]["include"] == ["course*", "autograder*", "coursevalidate*"]
+    for package in ("course", "autograder", "coursevalidate"):
         assert (edition / package / "__init__.py").exists()
     assert pyproject["project"]["dependencies"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     config = (edition / "nbgrader_config.py").read_text()
@@ -173,7 +172,8 @@ def test_edition_can_be_rewritten_but_never_over_other_folders(edition: Path, tm
 
 
 def test_edition_postbuild_runs_in_a_scratch_environment(edition: Path, tmp_path: Path) -> None:
-    """postBuild (set -euo pipefail) completes, installs the packages and leaves students only Validate."""
+    """postBuild (set -euo pipefail) completes, installs the packages and leaves students only Validate,
+    scored like grading, and no news pop-up."""
     prefix = tmp_path / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
     # the packages' own Jupyter config, as conda installs it (nbgrader enables its extensions there)
@@ -203,10 +203,15 @@ def test_edition_postbuild_runs_in_a_scratch_environment(edition: Path, tmp_path
     for path in [*sorted((config / "jupyter_server_config.d").glob("*.json")), config / "jupyter_server_config.json"]:
         if path.exists():
             extensions.update(json.loads(path.read_text()).get("ServerApp", {}).get("jpserver_extensions", {}))
-    for name in ("formgrader", "assignment_list", "course_list"):
+    for name in ("formgrader", "assignment_list", "course_list", "validate_assignment"):
         assert extensions[f"nbgrader.server_extensions.{name}"] is False
-    assert extensions.get("nbgrader.server_extensions.validate_assignment", True) is not False
+    assert extensions["coursevalidate"] is True, "Validate with grading's scoring rule replaces nbgrader's"
     page = json.loads((prefix / "etc" / "jupyter" / "labconfig" / "page_config.json").read_text())
     disabled = {name for name, off in page["disabledExtensions"].items() if off}
     assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= disabled
     assert "@jupyter/nbgrader:validate-assignment" not in disabled
+    overrides = {}
+    for path in (prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d").glob("*.json"):
+        overrides.update(json.loads(path.read_text()))
+    notifications = overrides["@jupyterlab/apputils-extension:notification"]
+    assert notifications["fetchNews"] == "false" and notifications["checkForUpdates"] is False
