@@ -3,9 +3,8 @@
 A notebook author tags a cell `demo` when nothing after it uses what it defines (a live
 measurement of servers, lag or thread costs, a timeline widget). Grading skips them
 (`execute.RobustExecute.skip_demos`), and so can Validate: `ExecuteWithoutDemos` is
-nbgrader's Execute preprocessor that skips them the same way, e.g.
-
-    c.Validator.preprocessors = [..., "coursetools.grading.demos.ExecuteWithoutDemos", ...]
+nbgrader's Execute preprocessor that skips them the same way; a Validator subclass lists it
+in place of Execute (`preprocessors = [CheckCellMetadata, ClearOutput, ExecuteWithoutDemos]`).
 
 The tag is read from the notebook being graded, which the student may have changed, so a
 cell is skipped only when that cannot change a verdict: it is tagged `demo`, it is not one
