@@ -54,9 +54,12 @@ def _dask():
 
 
 @contextmanager
-def dask_client(scheduler: str | None, workers: int):
-    """A Dask client: on the cluster at `scheduler`, or on a local cluster of `workers` processes."""
+def dask_client(scheduler: str | None, workers: int, client=None):
+    """A Dask client: `client` itself, on the cluster at `scheduler`, or on a local cluster of `workers` processes."""
     distributed = _dask()
+    if client is not None:  # e.g. Dask Gateway's `cluster.get_client()`
+        yield client, f"Dask cluster at {client.scheduler.address}"
+        return
     if scheduler:
         with distributed.Client(scheduler, timeout=60) as client:
             yield client, f"Dask cluster at {scheduler}"
@@ -70,8 +73,12 @@ def dask_client(scheduler: str | None, workers: int):
 
 def grade_class(root: Path, assignment: str, workers: int | None = None, scheduler: str | None = None,
                 force: bool = False, csv: Path | None = Path("grades.csv"), nbgrader_args: tuple[str, ...] = (),
-                out=None) -> list[Outcome]:
-    """Grade every submission of `assignment` in the course at `root`; the outcomes, in student order."""
+                out=None, client=None) -> list[Outcome]:
+    """Grade every submission of `assignment` in the course at `root`; the outcomes, in student order.
+
+    On a local Dask cluster of `workers` processes, or on an existing cluster: at `scheduler`
+    (an address), or through `client` (a connected `distributed.Client`, e.g. Dask Gateway's).
+    """
     from coursetools.sandbox.cgroups import remove_stale_cgroups
     from coursetools.sandbox.kernel_manager import SandboxKernelManager
 
@@ -83,7 +90,7 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, schedul
     kernels = SandboxKernelManager(config=config)
     workers = max(1, workers or os.cpu_count() or 1)
     task_course = course
-    if not scheduler and "cpus" not in config.SandboxKernelManager:
+    if not scheduler and client is None and "cpus" not in config.SandboxKernelManager:
         # Each kernel may use its share of this machine's CPUs (a cgroup quota, where available),
         # so one student's fork bomb or spinning process pool cannot starve the student next to it.
         share = max(1.0, (os.cpu_count() or 1) / workers)
@@ -109,7 +116,7 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, schedul
         out.write(f"kernels: {kernels.describe()}\n")
         out.flush()
         if todo:
-            _grade_on_dask(course, todo, writer, state, outcomes, scheduler, workers, out)
+            _grade_on_dask(course, todo, writer, state, outcomes, scheduler, workers, out, client)
     finally:
         writer.close()
     ordered = [outcomes[s] for s in students if s in outcomes]
@@ -127,9 +134,9 @@ def grade_class(root: Path, assignment: str, workers: int | None = None, schedul
 
 
 def _grade_on_dask(course: Course, todo: list[GradingJob], writer: GradebookWriter, state: State,
-                   outcomes: dict[str, Outcome], scheduler: str | None, workers: int, out) -> None:
+                   outcomes: dict[str, Outcome], scheduler: str | None, workers: int, out, given=None) -> None:
     distributed = _dask()
-    with dask_client(scheduler, workers) as (client, engine):
+    with dask_client(scheduler, workers, given) as (client, engine):
         count = len(client.scheduler_info(n_workers=-1)["workers"])
         out.write(f"engine: {engine} ({count} workers now)\n")
         out.flush()
