@@ -37,7 +37,8 @@ INSTRUCTOR_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader",
                                 "nbgrader.server_extensions.assignment_list",
                                 "nbgrader.server_extensions.course_list"]
 INSTRUCTOR_LAB_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:assignment-list",
-                          "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment"]
+                          "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment",
+                          "@jupyter/nbgrader:menu"]
 # JupyterLab's defaults for everyone who runs the course: no news pop-up, no update checks.
 LAB_SETTINGS = {"@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False}}
 

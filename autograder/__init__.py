@@ -2,8 +2,10 @@
 
 The student's coroutine runs on a private event loop in a worker thread (the kernel's own
 loop is never touched), with a virtual clock: simulated latency costs no real time and
-"ten 1-second downloads at once" take exactly 1.0 s of loop time on any machine. A profile
-hook on that thread names every blocking call and measures CPU per loop step.
+"ten 1-second downloads at once" take exactly 1.0 s of loop time on any machine; real I/O
+(sockets, subprocesses, executor jobs) is waited for in real time without moving the clock.
+A profile hook on that thread names every blocking call, and a line counter measures how
+long each step held the loop in lines of the student's code, a count no load can change.
 
 Typical test cell::
 
@@ -15,12 +17,13 @@ Lower level: `report = run(...)`, then `assert_*` helpers on the report.
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import sys
 import types
 
-from autograder import errors
-from autograder._integrity import Fingerprints
-from autograder._watch import register_blocking
+from autograder import _integrity, errors
+from autograder._blocking import register_blocking
 from autograder.checks import (
     assert_all_awaited,
     assert_cancelled_cleanly,
@@ -28,6 +31,7 @@ from autograder.checks import (
     assert_finishes_within,
     assert_no_blocking,
     assert_no_exception,
+    assert_no_leaked_resources,
     assert_no_leaked_tasks,
     assert_not_tampered,
     assert_peak_in_flight,
@@ -37,6 +41,7 @@ from autograder.checks import (
 from autograder.errors import (
     BlockingCallDetected,
     CancelledErrorSwallowed,
+    CheckCouldNotStart,
     CheckFailed,
     CoroutineNeverAwaited,
     ExecutorNotUsed,
@@ -47,10 +52,10 @@ from autograder.errors import (
     NotConcurrent,
     NotInProcesses,
     RanSequentially,
+    ResourceLeaked,
     StudentCodeRaised,
     TamperingDetected,
     TaskLeaked,
-    TimeoutIgnored,
     TookTooLong,
     TooManyInFlight,
     WrongResult,
@@ -60,13 +65,14 @@ from autograder.report import Report
 from autograder.runner import run
 
 __all__ = [
-    "BlockingCallDetected", "CallProbe", "CancelledErrorSwallowed", "CheckFailed",
+    "BlockingCallDetected", "CallProbe", "CancelledErrorSwallowed", "CheckCouldNotStart", "CheckFailed",
     "CoroutineNeverAwaited", "ExecutorNotUsed", "FinishedTooEarly", "LoopHeldTooLong", "NeverFinished",
     "NotACoroutineFunction", "NotConcurrent", "NotInProcesses", "RanSequentially", "Report",
-    "StudentCodeRaised", "TamperingDetected", "TaskLeaked", "TimeoutIgnored", "TookTooLong",
+    "ResourceLeaked", "StudentCodeRaised", "TamperingDetected", "TaskLeaked", "TookTooLong",
     "TooManyInFlight", "WrongResult",
     "assert_all_awaited", "assert_cancelled_cleanly", "assert_finished", "assert_finishes_within",
-    "assert_no_blocking", "assert_no_exception", "assert_no_leaked_tasks", "assert_not_tampered",
+    "assert_no_blocking", "assert_no_exception", "assert_no_leaked_resources", "assert_no_leaked_tasks",
+    "assert_not_tampered",
     "assert_peak_in_flight", "assert_ran_in_processes", "assert_ran_off_loop", "assert_result",
     "check", "errors", "register_blocking", "run",
 ]
@@ -88,7 +94,14 @@ class _GuardedModule(types.ModuleType):
         super().__delattr__(name)
 
 
-_fingerprints = Fingerprints(
-    [sys.modules[f"autograder.{name}"] for name in ("checks", "runner", "executors", "_watch", "_loop")]
-)
+def _import_exercises() -> None:
+    """Every assignment's checks, imported now so that the snapshot below covers them."""
+    from autograder import exercises
+
+    for info in pkgutil.iter_modules(exercises.__path__):
+        importlib.import_module(f"{exercises.__name__}.{info.name}")
+
+
+_import_exercises()
 sys.modules[__name__].__class__ = _GuardedModule
+_integrity.snapshot()

@@ -71,8 +71,12 @@ class CancelledErrorSwallowed(CheckFailed):
     """The code caught `CancelledError` and carried on, so cancellation did not work."""
 
 
-class TimeoutIgnored(CheckFailed):
-    """The code ran past the timeout it was asked to honour."""
+class ResourceLeaked(CheckFailed):
+    """A server, connection or subprocess was still open when the student's function returned."""
+
+
+class CheckCouldNotStart(CheckFailed):
+    """The check could not start its event loop (no file descriptors or threads left)."""
 
 
 class ExecutorNotUsed(CheckFailed):
@@ -91,13 +95,17 @@ def student_facing(func: F) -> F:
     """Raise a check's failure from the call in the student's cell, not from deep inside.
 
     The traceback a student reads then shows their test cell and the message, without the
-    autograder's internals (IPython also skips frames marked `__tracebackhide__`).
+    autograder's internals (IPython also skips frames marked `__tracebackhide__`). Before
+    anything else, the autograder checks that nothing of its own was replaced.
     """
+
+    from autograder._integrity import assert_intact  # bound now: replacing the name later changes nothing
 
     @functools.wraps(func)
     def checked(*args, **kwargs):
         __tracebackhide__ = True  # noqa: F841 (read by IPython and pytest)
         try:
+            assert_intact()
             return func(*args, **kwargs)
         except CheckFailed as failure:
             raise failure.with_traceback(None) from None  # the message below says what to change

@@ -5,7 +5,7 @@ import traceback
 from dataclasses import dataclass, field
 
 from autograder._watch import BlockingCall, Location, Step, is_user_file
-from course.services import CallRecord
+from course.recording import CallRecord
 
 
 @dataclass
@@ -13,6 +13,7 @@ class Report:
     """Everything observed while the student's coroutine ran on the private loop.
 
     Times are loop times: virtual seconds with the virtual clock, real seconds otherwise.
+    Steps are measured in lines of the student's code run between two `await`s.
     """
 
     function: str
@@ -26,8 +27,10 @@ class Report:
     calls: list[CallRecord] = field(default_factory=list)
     peak_in_flight: int = 0
     blocking: list[BlockingCall] = field(default_factory=list)
+    max_step_lines: int | None = None
     long_steps: list[Step] = field(default_factory=list)
-    longest_step: float = 0.0
+    longest_step: int = 0
+    runaway: Location | None = None
     leaked_tasks: list[tuple[str, Location | None]] = field(default_factory=list)
     leaked_cancelled: int = 0
     unawaited: list[tuple[str, Location | None]] = field(default_factory=list)
@@ -35,7 +38,8 @@ class Report:
     callback_errors: list[str] = field(default_factory=list)
     tampering: list[str] = field(default_factory=list)
     loop_thread_id: int = 0
-    cancelled_at_deadline: bool = False
+    stopped_because: str | None = None
+    open_resources: list[str] = field(default_factory=list)
     cancel_requested: bool = False
     stuck_at: Location | None = None
 
@@ -52,10 +56,15 @@ class Report:
         """The exception, with only the frames of the student's own code."""
         if self.exception is None:
             return ""
-        frames = [f for f in traceback.extract_tb(self.exception.__traceback__) if is_user_file(f.filename)]
-        lines = [f"  line {f.lineno}, in {f.name}(): {f.line}" for f in frames]
         head = f"{type(self.exception).__name__}: {self.exception}"
-        return "\n".join([head, *lines])
+        return "\n".join([head, *self.student_frames()])
+
+    def student_frames(self) -> list[str]:
+        """Where the exception passed through the student's own code, one line per frame."""
+        if self.exception is None:
+            return []
+        frames = [f for f in traceback.extract_tb(self.exception.__traceback__) if is_user_file(f.filename)]
+        return [f"  line {f.lineno}, in {f.name}(): {f.line}" for f in frames]
 
     def timeline(self, width: int = 40, limit: int = 12) -> str:
         """A text picture of when each service call ran, one row per call."""

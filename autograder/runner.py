@@ -12,24 +12,30 @@ import ctypes
 import gc
 import inspect
 import logging
+import os
 import sys
 import threading
 import traceback
 import warnings
 from typing import Any, Callable
 
-import course.services
+import course.recording
+from autograder import _integrity, errors
 from autograder._loop import Clock, PrivateLoop
-from autograder._watch import Location, Watch, coroutine_location, is_user_file, user_location
+from autograder._watch import Location, RunawayStep, Watch, coroutine_location, is_user_file, user_location
 from autograder.report import Report
 
 #: Loop time after which a run is stopped as never finishing (virtual clock).
 DEFAULT_MAX_LOOP_TIME = 600.0
-#: Real seconds after which a run is stopped as never finishing. Correct solutions on the
-#: virtual clock take milliseconds, so this bound is never near a correct run's time.
-DEFAULT_REAL_TIMEOUT = {"virtual": 10.0, "real": 60.0}
-#: Loop time allowed, after the function returned, for cancelled leftovers to clean up.
+#: Real seconds after which a run is stopped as never finishing. Runaway Python loops are
+#: stopped long before, by their count of lines; this bound is for code stuck inside a call.
+DEFAULT_REAL_TIMEOUT = 20.0
+#: Loop time allowed, after the function returned or was stopped, for leftovers to clean up.
 _CLEANUP_LOOP_TIME = 30.0
+#: Real seconds to wait for subprocesses the student left running, once they are killed.
+_SUBPROCESS_GRACE = 2.0
+#: Runs abandoned because their thread never came back (stuck inside a call).
+_abandoned: list[threading.Thread] = []
 
 
 class _Abandon(BaseException):
@@ -41,18 +47,22 @@ def run(
     *args: Any,
     clock: Clock = "virtual",
     max_loop_time: float = DEFAULT_MAX_LOOP_TIME,
-    real_timeout: float | None = None,
+    real_timeout: float = DEFAULT_REAL_TIMEOUT,
     cancel_after: float | None = None,
+    max_step_lines: int | None = None,
     name: str | None = None,
     **kwargs: Any,
 ) -> Report:
     """Call `func(*args, **kwargs)`, await it on a private loop, and report what happened.
 
     With `cancel_after`, the run is cancelled at that loop time, as a caller would cancel it.
+    `max_step_lines` is the budget of lines of the student's code between two `await`s that
+    the report's long steps are measured against (a step running far past it is stopped).
     `name` is how messages call the code under test (default: the function's name); pass the
     student's function name when `func` is a test's helper coroutine around it.
     Never raises for the student's mistakes: they are in the `Report`, and the
-    `assert_*` helpers turn them into messages.
+    `assert_*` helpers turn them into messages. Raises `CheckCouldNotStart` when the
+    run cannot even begin (no file descriptors or threads left).
 
     >>> async def two_downloads():
     ...     return await asyncio.gather(course.download("a"), course.download("b"))
@@ -60,18 +70,16 @@ def run(
     >>> report.loop_time, report.peak_in_flight
     (1.0, 2)
     """
-    from autograder import _fingerprints  # set when the package is imported
-
-    report = Report(function=name or getattr(func, "__qualname__", repr(func)), clock=clock)
-    report.tampering = _fingerprints.changes()
-    watch = Watch(_fingerprints.quick_changes)
-    started = threading.Event()
+    report = Report(function=name or getattr(func, "__qualname__", repr(func)), clock=clock,
+                    max_step_lines=max_step_lines)
+    report.tampering = _integrity.changes()
+    _collect_earlier_garbage()
+    loop = _new_loop(clock, max_loop_time, report)
+    watch = Watch(loop, max_step_lines, _integrity.quick_changes)
     state: dict[str, Any] = {}
     worker = threading.Thread(
-        target=_worker,
-        args=(func, args, kwargs, clock, max_loop_time, cancel_after, report, watch, state, started),
-        name=f"autograder:{report.function}",
-        daemon=True,
+        target=_worker, args=(loop, func, args, kwargs, cancel_after, report, watch, state),
+        name=f"autograder:{report.function}", daemon=True,
     )
     asyncio_logger = logging.getLogger("asyncio")
     captured_logs = _ListHandler()
@@ -81,9 +89,12 @@ def run(
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            worker.start()
-            started.wait()
-            worker.join(real_timeout or DEFAULT_REAL_TIMEOUT[clock])
+            try:
+                worker.start()
+            except RuntimeError as error:
+                loop.close()
+                raise _could_not_start(error) from None
+            worker.join(real_timeout)
             if worker.is_alive():
                 _stop_stuck_worker(worker, state, report, watch)
             _close_returned_coroutines(report)
@@ -99,57 +110,105 @@ def run(
         asyncio_logger.removeHandler(captured_logs)
         asyncio_logger.propagate = old_propagate
     report.unawaited = [entry for w in caught if (entry := _unawaited_coroutine(w)) is not None]
-    report.unretrieved += captured_logs.messages
+    report.unretrieved += [m for m in captured_logs.messages if "Task exception was never retrieved" in m
+                           or "exception was never retrieved" in m]
     report.blocking = list(watch.blocking.values())
-    report.long_steps = sorted(watch.steps, key=lambda s: s.cpu_seconds, reverse=True)[:5]
+    report.long_steps = sorted(watch.steps, key=lambda s: s.lines, reverse=True)[:5]
     report.longest_step = watch.longest_step
-    for name in [*watch.tampered, *_fingerprints.changes()]:
-        if name not in report.tampering:
-            report.tampering.append(name)
+    report.runaway = watch.runaway
+    for changed in [*watch.tampered, *_integrity.changes()]:
+        if changed not in report.tampering:
+            report.tampering.append(changed)
     return report
 
 
-def _worker(func, args, kwargs, clock, max_loop_time, cancel_after, report, watch, state, started) -> None:
+def _collect_earlier_garbage() -> None:
+    """Collect what earlier cells left behind now, quietly: it is not this run's doing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gc.collect()
+
+
+def _new_loop(clock: Clock, max_loop_time: float, report: Report) -> PrivateLoop:
+    try:
+        return PrivateLoop(clock, deadline=max_loop_time if clock == "virtual" else float("inf"))
+    except OSError as error:
+        raise _could_not_start(error) from None
+
+
+def _could_not_start(error: BaseException) -> errors.CheckCouldNotStart:
+    try:
+        descriptors = len(os.listdir("/proc/self/fd"))
+    except OSError:
+        descriptors = None
+    held = f" The notebook holds {descriptors} open files and sockets." if descriptors else ""
+    alive = sum(t.is_alive() for t in _abandoned)
+    stuck = f" {alive} earlier checks are still stuck in calls that never returned." if alive else ""
+    return errors.CheckCouldNotStart(
+        f"The check could not start its event loop: {type(error).__name__}: {error}.{held}{stuck} Code in "
+        "earlier cells left servers, connections, files or threads open (close them with `async with`, "
+        "`writer.close()` and `await writer.wait_closed()`, or `with open(...)`). Restart the kernel, "
+        "run the notebook again, and the check will run.")
+
+
+def _worker(loop: PrivateLoop, func, args, kwargs, cancel_after, report: Report, watch: Watch, state: dict) -> None:
     """The body of the private loop's thread."""
-    loop = PrivateLoop(clock)
-    state["loop"] = loop
     report.loop_thread_id = threading.get_ident()
-    recorder = course.services.Recorder(loop.time)
-    course.services.attach_recorder(loop, recorder)
+    recorder = course.recording.Recorder(loop.time)
+    course.recording.attach_recorder(loop, recorder)
     loop.set_exception_handler(lambda _loop, context: _loop_error(report, context))
     asyncio.set_event_loop(loop)
     sys.set_coroutine_origin_tracking_depth(16)
-    started.set()
     try:
         main = loop.create_task(_call_student(func, args, kwargs, report), name="autograder-main")
         state["main"] = main
-        if clock == "virtual":
-            loop.call_at(max_loop_time, _deadline, main, report)
+        loop.on_limit = lambda why: _stop_run(main, report, why)
         if cancel_after is not None:
             loop.call_at(cancel_after, _cancel_by_caller, main, report)
-        sys.setprofile(watch.hook)
+        _watch(watch)
         try:
             loop.run_until_complete(main)
-        except (RuntimeError, asyncio.CancelledError):
-            pass  # stopped at the deadline: reported as never finished
+        except (RuntimeError, asyncio.CancelledError, RunawayStep):
+            pass  # stopped at a limit: reported as never finished
         finally:
-            sys.setprofile(None)
-        _clean_up(loop, main)
+            _unwatch()
+        _clean_up(loop)
     except _Abandon:
-        sys.setprofile(None)
+        _unwatch()
         report.never_finished = report.never_finished or "never gave control back"
     finally:
-        sys.setprofile(None)
+        _unwatch()
         report.calls = list(recorder.calls)
         report.peak_in_flight = recorder.peak_in_flight
-        asyncio.set_event_loop(None)
-        executor = getattr(loop, "_default_executor", None)
-        if executor is not None:
-            executor.shutdown(wait=False, cancel_futures=True)
-        try:
-            loop.close()
-        except RuntimeError:
-            pass
+        _close(loop)
+
+
+def _watch(watch: Watch) -> None:
+    sys.setprofile(watch.hook)
+    sys.settrace(watch.tracer)
+
+
+def _unwatch() -> None:
+    sys.setprofile(None)
+    sys.settrace(None)
+
+
+def _close(loop: PrivateLoop) -> None:
+    """Release everything the run held: sockets, subprocesses, threads, the loop's own files."""
+    try:
+        loop.close_resources()
+        if not loop.is_closed() and not loop.is_running():
+            loop.run_until_complete(asyncio.sleep(0))
+    except (RuntimeError, _Abandon):
+        pass
+    asyncio.set_event_loop(None)
+    executor = getattr(loop, "_default_executor", None)
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)
+    try:
+        loop.close()
+    except RuntimeError:
+        pass
 
 
 async def _call_student(func, args, kwargs, report: Report) -> None:
@@ -166,25 +225,44 @@ async def _call_student(func, args, kwargs, report: Report) -> None:
         report.result = await awaitable
         report.finished = True
     except asyncio.CancelledError as error:
-        if report.cancelled_at_deadline:
-            report.never_finished = f"was still waiting after {loop.time() - started:g} s of loop time"
+        if report.stopped_because:
+            report.never_finished = _never_finished(report.stopped_because, loop.time() - started)
         else:
             report.exception = error
             report.finished = True
-    except _Abandon:
-        raise
+    except (_Abandon, RunawayStep):
+        report.never_finished = "never gave control back"
     except BaseException as error:  # the student's code may raise anything, SystemExit included
         report.exception = error
         report.finished = True
     finally:
         report.loop_time = loop.time() - started
+        others = [task for task in asyncio.all_tasks(loop) if task is not me and not task.done()]
         report.leaked_tasks = [
-            (_task_label(task), coroutine_location(task.get_coro()) or _creation_location(task))
-            for task in asyncio.all_tasks(loop)
-            if task is not me and not task.done()
+            (_task_label(task), coroutine_location(task.get_coro()) or _creation_location(task)) for task in others
         ]
-        report.leaked_cancelled = sum(
-            1 for task in asyncio.all_tasks(loop) if task is not me and not task.done() and task.cancelling())
+        report.leaked_cancelled = sum(1 for task in others if task.cancelling())
+        if isinstance(loop, PrivateLoop):
+            report.open_resources += loop.open_resources()
+
+
+def _never_finished(why: str, loop_time: float) -> str:
+    if why == "stalled":
+        return (f"was still waiting after {loop_time:g} s of loop time, for something that can never "
+                "happen: no timer, no I/O and no other work was left that could wake it")
+    if why == "runaway":
+        return "never gave control back"
+    return f"was still waiting after {loop_time:g} s of loop time"
+
+
+def _stop_run(main: asyncio.Task, report: Report, why: str) -> None:
+    """A limit was reached: cancel the run, then give it a while to clean up before stopping."""
+    loop = main.get_loop()
+    if main.done():
+        return
+    report.stopped_because = why
+    main.cancel()
+    loop.allow(_CLEANUP_LOOP_TIME, lambda _why: loop.stop())
 
 
 def _task_label(task: asyncio.Task) -> str:
@@ -206,40 +284,38 @@ def _cancel_by_caller(main: asyncio.Task, report: Report) -> None:
         main.cancel()
 
 
-def _deadline(main: asyncio.Task, report: Report) -> None:
-    """The loop-time limit: cancel the run, and stop the loop if it will not stop."""
-    if main.done():
-        return
-    report.cancelled_at_deadline = True
-    main.cancel()
-    loop = main.get_loop()
-    loop.call_later(_CLEANUP_LOOP_TIME, loop.stop)
-
-
-def _clean_up(loop: PrivateLoop, main: asyncio.Task) -> None:
+def _clean_up(loop: PrivateLoop) -> None:
     """Cancel what the student left running and let it finish, within a loop-time bound."""
     leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]
     for task in leftovers:
         task.cancel()
     if leftovers:
-        stopper = loop.call_later(_CLEANUP_LOOP_TIME, loop.stop)
+        loop.allow(_CLEANUP_LOOP_TIME, lambda _why: loop.stop())
         try:
             loop.run_until_complete(asyncio.wait(leftovers))
         except RuntimeError:
             pass
-        stopper.cancel()
+    running = loop._running_subprocesses()
+    if running:
+        loop.close_resources()
+        loop.allow(_SUBPROCESS_GRACE, lambda _why: loop.stop())
+        try:
+            loop.run_until_complete(asyncio.wait([loop.create_task(t._wait()) for t in running],
+                                                 timeout=_SUBPROCESS_GRACE))
+        except RuntimeError:
+            pass
     loop.run_until_complete(loop.shutdown_asyncgens())
 
 
 def _stop_stuck_worker(worker: threading.Thread, state: dict, report: Report, watch: Watch) -> None:
     """The run exceeded its real-time bound: cancel it, then interrupt it, then abandon it."""
-    inside_step = watch._step_frame is not None
+    inside_step = watch.inside_step
     report.never_finished = "never gave control back" if inside_step else "was still waiting after its real-time limit"
     report.stuck_at = user_location(sys._current_frames().get(worker.ident))
-    loop, main = state.get("loop"), state.get("main")
-    if loop is not None and main is not None and not inside_step:
+    main = state.get("main")
+    if main is not None and not inside_step:
         try:
-            loop.call_soon_threadsafe(main.cancel)
+            main.get_loop().call_soon_threadsafe(main.cancel)
         except RuntimeError:
             pass
         worker.join(1.0)
@@ -248,6 +324,8 @@ def _stop_stuck_worker(worker: threading.Thread, state: dict, report: Report, wa
             return
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(worker.ident), ctypes.py_object(_Abandon))
         worker.join(0.5)
+    if worker.is_alive():
+        _abandoned.append(worker)
 
 
 def _close_returned_coroutines(report: Report) -> None:
@@ -266,19 +344,30 @@ def _loop_error(report: Report, context: dict) -> None:
     """asyncio's exception handler: a task's lost error, or an error in a plain callback."""
     error = context.get("exception")
     message = context.get("message", "")
+    if isinstance(error, (RunawayStep, _Abandon)):
+        return
     text = f"{type(error).__name__}: {error}" if error else message
     if "task" in context or "future" in context:
         report.unretrieved.append(f"{message}: {text}")
-    else:
+    elif error is not None:
         report.callback_errors.append(text)
+    else:
+        report.open_resources.append(message)  # "Unclosed client session" and the like
 
 
 def _unawaited_coroutine(caught: warnings.WarningMessage) -> tuple[str, Location | None] | None:
+    """A "coroutine ... was never awaited" warning about a coroutine this run created.
+
+    Only the run's thread tracks where coroutines come from, so a coroutine without an
+    origin was left behind by an earlier cell and is not this run's doing.
+    """
     text = str(caught.message)
     if not (issubclass(caught.category, RuntimeWarning) and "was never awaited" in text):
         return None
+    origin = getattr(caught.source, "cr_origin", None)
+    if not origin:
+        return None
     name = text.split("'")[1] if "'" in text else "a coroutine"
-    origin = getattr(caught.source, "cr_origin", None) or ()
     location = None
     for filename, lineno, function in origin:  # innermost first
         if is_user_file(filename):

@@ -37,6 +37,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
+from course.display import show as show_in_notebook  # noqa: E402
+
 __all__ = ["CourseFigure", "timeline", "task_timeline", "lag", "show"]
 
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -57,16 +59,14 @@ class CourseFigure(Figure):
 
 def show(figure: Figure) -> None:
     """Display `figure` in the notebook (does nothing outside a Jupyter kernel)."""
-    from course.widgets import _display
-
     if isinstance(figure, CourseFigure):
-        _display(figure)
+        show_in_notebook(figure)
     else:
         from IPython.display import Image
 
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", bbox_inches="tight")
-        _display(Image(data=buffer.getvalue()))
+        show_in_notebook(Image(data=buffer.getvalue()))
 
 
 def _short(text: str) -> str:

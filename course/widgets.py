@@ -26,26 +26,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Hashable, Iterable, TypeVar
 
+from course.display import in_kernel
+from course.display import show as show_in_notebook
+
 T = TypeVar("T")
 
 __all__ = ["ProgressBars", "LagMeter", "TaskTimeline", "TaskTrace"]
-
-
-def _frontend() -> bool:
-    """True inside a Jupyter kernel, where displayed widgets reach a browser."""
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
-        return False
-    shell = get_ipython()
-    return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def _display(obj: Any) -> None:
-    if _frontend():
-        from IPython.display import display
-
-        display(obj)
 
 
 def _now() -> float:
@@ -95,7 +81,7 @@ class ProgressBars:
 
     def show(self) -> None:
         """Display the bars (done automatically unless created with display=False)."""
-        _display(self.widget)
+        show_in_notebook(self.widget)
 
     @property
     def labels(self) -> list[Hashable]:
@@ -251,7 +237,7 @@ class LagMeter:
         self.max_lag = 0.0
         self._build()
         if self.display:
-            _display(self.widget)
+            show_in_notebook(self.widget)
         started = loop.create_future()
         self._task = loop.create_task(self._measure(started), name="LagMeter")
         await started  # the first timer is armed: whatever the block does is measured
@@ -450,8 +436,8 @@ class TaskTimeline:
                 del loop.call_soon
         _ACTIVE_TIMELINES.reset(self._token)
         self.tasks = self._traces()
-        if self.display and _frontend():
-            _display(self.figure())
+        if self.display and in_kernel():
+            show_in_notebook(self.figure())
         return False
 
     def _traced(self, task: asyncio.Task, context: contextvars.Context | None) -> bool:

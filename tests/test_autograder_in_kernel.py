@@ -87,7 +87,8 @@ def test_nbgrader_autograde_gives_the_same_verdicts(tmp_path: Path) -> None:
     folder.mkdir()
     # The corpus travels with the assignment as a data file: grading kernels are sandboxed
     # and see only the assignment's own files, not this repository's tests/.
-    shutil.copy2(CORPUS / "autograder_cases.py", folder)
+    for cases in CORPUS.glob("*_cases.py"):
+        shutil.copy2(cases, folder)
     setup = nbformat.v4.new_code_cell("import autograder_cases")
     cells = [setup]
     for name in autograder_cases.CASES:

@@ -1,12 +1,15 @@
 """A student's path through the course in a real browser.
 
-A real JupyterLab serves a throwaway student edition of the course (what Binder serves, with
-the instructor's nbgrader tools switched off the way postBuild does); Debian's headless
-chromium, driven by Playwright, clicks through it like a student: the start page, a link to
-the first assignment, Run All, the Validate button on the blank notebook and on a solved
-copy, and a small notebook whose progress bars must render and reach their end.
-Screenshots go to test-artifacts/browser/. Nothing is downloaded and nothing but 127.0.0.1
-is contacted: the browser aborts any other request.
+A real JupyterLab serves a throwaway student edition of the course, set up the way Binder sets
+it up (the edition's own postBuild in a fresh environment, tests/binder_env.py); Debian's
+headless chromium, driven by Playwright, works through it like a student:
+
+* JupyterLab shows a student only Validate of nbgrader's tools, and no news pop-up;
+* the start page is not modified by being opened (saving it leaves its file byte for byte as it was);
+* progress bars, the lag meter and a task timeline render and finish.
+
+One JupyterLab and one browser serve every step. Screenshots go to test-artifacts/browser/.
+Nothing is downloaded and nothing but 127.0.0.1 is contacted: the browser aborts any other request.
 """
 from __future__ import annotations
 
@@ -17,19 +20,20 @@ import secrets
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 import nbformat
 import pytest
 
+from binder_env import binder_environment
 from conftest import ASSIGNMENTS, ROOT
-from coursetools.regenerate import title_of
+from coursetools.regenerate import kernel_metadata
 from coursetools.student_edition import write_student_edition
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -37,13 +41,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 WIDGET_NOTEBOOK = "widget-check.ipynb"
-BANNED_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:assignment-list",
-                  "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment",
-                  "@jupyterlab/extensionmanager-extension"]
-BANNED_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.assignment_list",
-                            "nbgrader.server_extensions.course_list"]
+INSTRUCTOR_PLUGINS = ["@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:assignment-list",
+                      "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:menu"]
+VALIDATE_PLUGIN = "@jupyter/nbgrader:validate-assignment"
+STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'  # text on stderr and errors alike
+RUN_TIMEOUT_MS = 300_000
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (python3 run.py test installs it)")
+pytestmark = [
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium (python3 run.py test installs it)"),
+    pytest.mark.xdist_group("browser"),
+]
 
 WIDGET_CELLS = [
     "# Widget check\n\nProgress bars, the lag meter and a task timeline, live.",
@@ -69,62 +76,49 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _solved_copy(assignment, course: Path) -> Path:
-    """The released notebook with the reference solutions typed in, as a student would."""
-    source = nbformat.read(assignment.path(ROOT), as_version=4)
-    answers = {}
-    for cell in source.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            lines = [line for line in cell.source.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
-            answers[meta["grade_id"]] = "\n".join(lines)
-    released = nbformat.read(assignment.path(course, "release"), as_version=4)
-    for cell in released.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in answers:
-            cell.source = answers.pop(grade_id)
-    assert not answers, f"solution cells missing from the release notebook: {sorted(answers)}"
-    path = assignment.path(course, "release").with_name(f"{Path(assignment.notebook).stem}-solved.ipynb")
-    nbformat.write(released, path)
-    return path
+@dataclass
+class Lab:
+    """A running JupyterLab on a student edition, and a browser page on it."""
 
+    course: Path
+    base: str
+    token: str
+    page: object
 
-def _write_config(config: Path) -> None:
-    """A fresh Jupyter config folder: Binder's student setup, no news, no update checks."""
-    (config / "labconfig").mkdir(parents=True)
-    (config / "labconfig" / "page_config.json").write_text(
-        json.dumps({"disabledExtensions": {name: True for name in BANNED_PLUGINS}}))
-    (config / "jupyter_server_config.json").write_text(
-        json.dumps({"ServerApp": {"jpserver_extensions": {name: False for name in BANNED_SERVER_EXTENSIONS}}}))
-    settings = config / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    def api(self, path: str) -> dict:
+        with urllib.request.urlopen(f"{self.base}/{path}?token={self.token}", timeout=10) as reply:
+            return json.load(reply)
+
+    def status(self, path: str) -> int:
+        try:
+            with urllib.request.urlopen(f"{self.base}/{path}?token={self.token}", timeout=10) as reply:
+                return reply.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 @contextmanager
 def _jupyterlab(course: Path, scratch: Path) -> Iterator[tuple[str, str]]:
-    """A JupyterLab on 127.0.0.1 serving `course`; yields (base URL, token); always stopped."""
+    """JupyterLab from a Binder-like environment of `course` on 127.0.0.1: (base URL, token); always stopped."""
+    python, env = binder_environment(course, scratch)
     port, token = _free_port(), secrets.token_hex(16)
-    config = scratch / "jupyter-config"
-    _write_config(config)
-    env = {**os.environ, "PYTHONPATH": str(course), "JUPYTER_CONFIG_DIR": str(config),
-           "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    log = (scratch / "jupyterlab.log").open("w")
+    log_path = scratch / "jupyterlab.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
+        [str(python), "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={course}",
-         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.extension_manager=readonly", "--allow-root"],
+         "--LabApp.expose_app_in_browser=True", "--allow-root"],
         cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while True:
             if server.poll() is not None:
-                raise RuntimeError(f"JupyterLab exited: {(scratch / 'jupyterlab.log').read_text()[-3000:]}")
+                raise RuntimeError(f"JupyterLab exited: {log_path.read_text()[-3000:]}")
             try:
                 with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as response:
                     if response.status == 200:
@@ -132,7 +126,7 @@ def _jupyterlab(course: Path, scratch: Path) -> Iterator[tuple[str, str]]:
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("JupyterLab did not start within 60 s")
+                raise RuntimeError("JupyterLab did not start within 90 s")
             time.sleep(0.3)
         yield base, token
     finally:
@@ -151,7 +145,7 @@ def _jupyterlab(course: Path, scratch: Path) -> Iterator[tuple[str, str]]:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
         log.close()
-        (ARTIFACTS / "jupyterlab.log").write_text((scratch / "jupyterlab.log").read_text())
+        (ARTIFACTS / "jupyterlab.log").write_text(log_path.read_text())
 
 
 def _only_local(route) -> None:
@@ -161,124 +155,153 @@ def _only_local(route) -> None:
         route.abort()
 
 
-def test_student_path_in_a_real_browser(tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
-    course = write_student_edition(ROOT, tmp_path / "course")
-    first = ASSIGNMENTS[0]
-    title = title_of(nbformat.read(first.path(course, "release"), as_version=4))
-    solved = _solved_copy(first, course).relative_to(course).as_posix()
-    widget_notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(WIDGET_CELLS[0])]
-                                               + [nbformat.v4.new_code_cell(s) for s in WIDGET_CELLS[1:]])
-    widget_notebook.metadata = {"kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python",
-                                               "name": "python3"}, "language_info": {"name": "python"}}
-    nbformat.write(widget_notebook, course / WIDGET_NOTEBOOK)
-
-    with _jupyterlab(course, tmp_path) as (base, token), sync_playwright() as playwright:
+    scratch = tmp_path_factory.mktemp("browser")
+    course = write_student_edition(ROOT, scratch / "course")
+    with _jupyterlab(course, scratch) as (base, token), sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+            str(scratch / "chromium-profile"), executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
             headless=True, viewport={"width": 1400, "height": 900},
         )
         context.set_default_timeout(30_000)
         context.route("**/*", _only_local)
         page = context.pages[0] if context.pages else context.new_page()
         page.on("dialog", lambda dialog: dialog.accept())  # "leave this page?" when a notebook is unsaved
-        step = "start"
-
-        def shot(name: str) -> None:
-            page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-        def open_notebook(path: str):
-            page.goto(f"{base}/lab/tree/{path}?reset&token={token}")
-            panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-            expect(panel.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
-            return panel
-
-        def run_all() -> None:
-            # with no kernel yet, Run All would ask which kernel to start: wait for it first
-            expect(page.get_by_role("button", name=re.compile(r"\| Idle$"))).to_be_visible(timeout=60_000)
-            page.locator(".lm-MenuBar-item", has_text="Run").click()
-            page.locator(".lm-Menu-item").get_by_text("Run All Cells", exact=True).click()
-
-        def validate(panel, outcome: str):
-            panel.locator(".validate-button").click()
-            dialog = page.locator(".jp-Dialog")
-            expect(dialog.locator(f".{outcome}")).to_be_attached(timeout=90_000)
-            return dialog
-
         try:
-            step = "the start page opens"
-            index = open_notebook("index.ipynb")
-            expect(index.locator(".jp-RenderedMarkdown h1").first).to_contain_text("Asyncio in Python")
-            # (that it lists every assignment is checked without a browser: index.ipynb is generated)
-            expect(index.locator(f'.jp-RenderedMarkdown a[href*="{first.id}/{first.notebook}"]')).to_have_count(1)
-            shot("01-start-page")
-
-            step = f"the link to {first.id} opens it"
-            index.locator(".jp-RenderedMarkdown a", has_text=title).first.click()
-            expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=first.notebook).first).to_be_visible()
-            assignment = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
-            expect(assignment.locator(".jp-RenderedMarkdown h1").first).to_contain_text(title)
-            expect(assignment.locator(".jp-RenderedMarkdown a", has_text="Contents").first).to_be_visible()
-            shot("02-assignment")
-
-            step = "Run All on the blank assignment stops at an unanswered exercise"
-            run_all()
-            error = assignment.locator('[data-mime-type="application/vnd.jupyter.stderr"]', has_text="NotImplementedError")
-            expect(error.first).to_be_attached(timeout=90_000)
-            error.first.scroll_into_view_if_needed()
-            shot("03-run-all-blank")
-
-            step = "Validate on the blank assignment reports failures"
-            dialog = validate(assignment, "validation-failed")
-            expect(dialog).to_contain_text("The following cell failed")
-            shot("04-validate-blank")
-            page.keyboard.press("Escape")
-            expect(dialog).to_have_count(0)
-
-            step = "Validate on a solved copy passes"
-            solved_panel = open_notebook(solved)
-            dialog = validate(solved_panel, "validation-success")
-            expect(dialog).to_contain_text("Success! Your notebook passes all the tests.")
-            shot("05-validate-solved")
-            page.keyboard.press("Escape")
-
-            step = "progress bars render, move and finish"
-            widgets = open_notebook(WIDGET_NOTEBOOK)
-            run_all()
-            cells = widgets.locator(".jp-CodeCell")
-            downloads = cells.nth(0)
-            expect(downloads.locator(".widget-hprogress")).to_have_count(4, timeout=60_000)
-            shot("06-progress-bars-running")
-            bars = downloads.locator(".widget-hprogress .progress-bar")
-            widths, moving, deadline = [], False, time.monotonic() + 30
-            while time.monotonic() < deadline:  # the bars fill while the downloads run
-                widths = bars.evaluate_all("bars => bars.map(bar => parseFloat(bar.style.width) || 0)")
-                moving |= any(0 < width < 100 for width in widths)
-                if widths == [100] * 4:
-                    break
-                time.sleep(0.05)
-            assert moving, "no progress bar was ever seen part-filled"
-            expect(downloads.locator(".progress-bar-success")).to_have_count(4, timeout=30_000)
-            expect(downloads.locator(".widget-html", has_text=re.compile(r"done in \d")).first).to_be_visible()
-            expect(downloads).to_contain_text("all done: True")
-            assert widths == [100] * 4, widths
-
-            step = "the lag meter and the task timeline render"
-            expect(cells.nth(1)).to_contain_text("worst lag", timeout=30_000)
-            expect(cells.nth(1).locator(".widget-hprogress")).to_have_count(2)
-            expect(cells.nth(2).locator('img[src^="data:image/png"]')).to_have_count(1, timeout=30_000)
-            stderr = widgets.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
-            assert stderr.count() == 0, stderr.all_inner_texts()
-            cells.nth(1).scroll_into_view_if_needed()
-            shot("07-widgets-done")
-            cells.nth(2).locator("img").scroll_into_view_if_needed()
-            shot("08-task-timeline")
-        except Exception as error:
-            shot("failed")
-            raise AssertionError(f"browser step failed: {step}: {error}") from error
+            yield Lab(course, base, token, page)
         finally:
             context.close()
+
+
+def _open(lab: Lab, path: str):
+    """Open `path` in a fresh JupyterLab workspace; the visible notebook panel."""
+    from playwright.sync_api import expect
+
+    lab.page.goto(f"{lab.base}/lab/tree/{path}?reset&token={lab.token}")
+    panel = lab.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(panel.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
+    return panel
+
+
+def _wait_idle(lab: Lab) -> None:
+    """Wait until the current notebook's kernel is idle (the status bar says so)."""
+    from playwright.sync_api import expect
+
+    expect(lab.page.get_by_role("button", name=re.compile(r"\| Idle$"))).to_be_visible(timeout=RUN_TIMEOUT_MS)
+
+
+def _run_all(lab: Lab, panel) -> None:
+    """Run > Run All Cells."""
+    _wait_idle(lab)  # with no kernel yet, Run All would ask which kernel to start
+    lab.page.locator(".lm-MenuBar-item", has_text="Run").click()
+    lab.page.locator(".lm-Menu-item").get_by_text("Run All Cells", exact=True).click()
+
+
+def _wait_all_ran(panel) -> None:
+    """Wait until every code cell has run (its prompt shows an execution count)."""
+    prompts = panel.locator(".jp-CodeCell .jp-InputPrompt")
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while True:
+        texts = [text.strip() for text in prompts.all_text_contents()]
+        if texts and all(re.fullmatch(r"\[\d+\]:", text) for text in texts):
+            return
+        assert time.monotonic() < deadline, f"Run All did not reach every cell: prompts {texts}"
+        time.sleep(0.5)
+
+
+def _shut_kernels_down(lab: Lab) -> None:
+    """Stop the kernels of notebooks opened before (one student, one notebook at a time)."""
+    for session in lab.api("api/sessions"):
+        request = urllib.request.Request(f"{lab.base}/api/sessions/{session['id']}?token={lab.token}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+def _last_modified(lab: Lab, path: str) -> str:
+    return lab.api(f"api/contents/{path}")["last_modified"]
+
+
+def _save_and_compare(lab: Lab, panel, path: str, before: bytes) -> None:
+    """The notebook is not marked modified; saving it writes the same bytes it was opened from."""
+    from playwright.sync_api import expect
+
+    _wait_idle(lab)
+    time.sleep(1)  # the kernel's info reply reaches the notebook's metadata right after it starts
+    tab = lab.page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+    expect(tab).not_to_have_class(re.compile(r"\bjp-mod-dirty\b"))
+    saved_at = _last_modified(lab, path)
+    lab.page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")  # what Ctrl+S does
+    deadline = time.monotonic() + 30
+    while _last_modified(lab, path) == saved_at:
+        assert time.monotonic() < deadline, f"{path} was not saved"
+        time.sleep(0.2)
+    assert (lab.course / path).read_bytes() == before, f"{path} changed by being opened and saved in JupyterLab"
+
+
+def test_a_student_sees_only_validate_and_no_news(lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    panel = _open(lab, ASSIGNMENTS[0].path(Path(), "release").as_posix())
+    _wait_idle(lab)
+    expect(panel.locator(".validate-button")).to_be_visible()
+    state = lab.page.evaluate("ids => ids.map(id => [id, window.jupyterapp.isPluginActivated(id)])",
+                              [*INSTRUCTOR_PLUGINS, VALIDATE_PLUGIN])
+    assert dict(state) == {**{plugin: False for plugin in INSTRUCTOR_PLUGINS}, VALIDATE_PLUGIN: True}
+    assert lab.page.locator(".lm-MenuBar-item", has_text="Nbgrader").count() == 0
+    assert lab.status("formgrader") == 404 and lab.status("assignments") == 404, "instructor server tools are off"
+    defaults = lab.api("lab/api/settings/@jupyterlab/apputils-extension:notification")["schema"]["properties"]
+    assert defaults["fetchNews"]["default"] == "false" and defaults["checkForUpdates"]["default"] is False
+    time.sleep(3)  # JupyterLab asks about news a moment after it starts
+    assert lab.page.locator(".Toastify__toast").count() == 0, lab.page.locator(".Toastify__toast").all_inner_texts()
+    lab.shot("00-student-jupyterlab")
+    assert not list(lab.course.glob("*.db")), "nothing created a gradebook"
+
+
+def test_opening_the_start_page_changes_nothing(lab: Lab) -> None:
+    before = (lab.course / "index.ipynb").read_bytes()
+    _save_and_compare(lab, _open(lab, "index.ipynb"), "index.ipynb", before)
+
+
+def test_progress_bars_lag_meter_and_timeline_render(lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(WIDGET_CELLS[0])]
+                                        + [nbformat.v4.new_code_cell(s) for s in WIDGET_CELLS[1:]])
+    notebook.metadata = kernel_metadata()
+    nbformat.write(notebook, lab.course / WIDGET_NOTEBOOK)
+    _shut_kernels_down(lab)
+    widgets = _open(lab, WIDGET_NOTEBOOK)
+    _run_all(lab, widgets)
+    cells = widgets.locator(".jp-CodeCell")
+    downloads = cells.nth(0)
+    expect(downloads.locator(".widget-hprogress")).to_have_count(4, timeout=60_000)
+    lab.shot("widgets-running")
+    bars = downloads.locator(".widget-hprogress .progress-bar")
+    moving, deadline = False, time.monotonic() + 30
+    while time.monotonic() < deadline:  # the bars fill while the downloads run
+        widths = bars.evaluate_all("bars => bars.map(bar => parseFloat(bar.style.width) || 0)")
+        moving |= any(0 < width < 100 for width in widths)
+        if widths == [100] * 4:
+            break
+        time.sleep(0.05)
+    assert moving, "no progress bar was ever seen part-filled"
+    _wait_all_ran(widgets)
+    expect(downloads.locator(".progress-bar-success")).to_have_count(4, timeout=30_000)
+    expect(downloads.locator(".widget-html", has_text=re.compile(r"done in \d")).first).to_be_visible()
+    expect(downloads).to_contain_text("all done: True")
+    widths = bars.evaluate_all("bars => bars.map(bar => parseFloat(bar.style.width) || 0)")
+    assert widths == [100] * 4, widths
+    expect(cells.nth(1)).to_contain_text("worst lag", timeout=30_000)
+    expect(cells.nth(1).locator(".widget-hprogress")).to_have_count(2)
+    expect(cells.nth(2).locator('img[src^="data:image/png"]')).to_have_count(1, timeout=30_000)
+    stderr = widgets.locator(STDERR)
+    assert stderr.count() == 0, stderr.all_inner_texts()
+    cells.nth(1).scroll_into_view_if_needed()
+    lab.shot("widgets-done")
+    cells.nth(2).locator("img").scroll_into_view_if_needed()
+    lab.shot("task-timeline")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -13,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from binder_env import binder_environment
 from conftest import ASSIGNMENTS, ROOT
 from coursetools.nbgrader_cli import nbgrader
 from coursetools.student_edition import DEFAULT_REPO, MARKER, binder_url, write_student_edition
@@ -174,27 +174,10 @@ def test_edition_can_be_rewritten_but_never_over_other_folders(edition: Path, tm
 def test_edition_postbuild_runs_in_a_scratch_environment(edition: Path, tmp_path: Path) -> None:
     """postBuild (set -euo pipefail) completes, installs the packages and leaves students only Validate,
     scored like grading, and no news pop-up."""
-    prefix = tmp_path / "env"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
-    # the packages' own Jupyter config, as conda installs it (nbgrader enables its extensions there)
-    shutil.copytree(Path(sys.prefix) / "etc" / "jupyter", prefix / "etc" / "jupyter")
-    site = next((prefix / "lib").glob("python3*/site-packages"))
-    # the course's installed dependencies (and pip, setuptools) without its own editable install
-    (site / "course-dependencies.pth").write_text(
-        next(p for p in map(Path, sys.path) if p.name == "site-packages" and p.is_relative_to(sys.prefix)).as_posix() + "\n")
-    for command in ("jupyter", "jupyter-server", "jupyter-labextension"):  # the same, run by the scratch python
-        script = prefix / "bin" / command
-        body = (Path(sys.executable).parent / command).read_text().split("\n", 1)[1]
-        script.write_text(f"#!{prefix / 'bin' / 'python'}\n{body}")
-        script.chmod(0o755)
-    env = {**os.environ, "PATH": f"{prefix / 'bin'}{os.pathsep}{os.environ['PATH']}",
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "user-config"), "MPLCONFIGDIR": str(tmp_path / "mpl")}
-    env.pop("PYTHONPATH", None)
     work = tmp_path / "repo"
     subprocess.run(["cp", "-a", str(edition), str(work)], check=True)
-    result = subprocess.run(["./postBuild"], cwd=work, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "Validation failed" not in result.stdout + result.stderr, result.stderr  # jupyter exits 0 even then
+    python, env = binder_environment(work, tmp_path)
+    prefix = python.parent.parent
     where = subprocess.run([str(prefix / "bin" / "python"), "-c", "import course; print(course.__file__)"],
                            cwd=tmp_path, env=env, capture_output=True, text=True)
     assert Path(where.stdout.strip()).is_relative_to(work), where.stdout + where.stderr
@@ -208,7 +191,7 @@ def test_edition_postbuild_runs_in_a_scratch_environment(edition: Path, tmp_path
     assert extensions["coursevalidate"] is True, "Validate with grading's scoring rule replaces nbgrader's"
     page = json.loads((prefix / "etc" / "jupyter" / "labconfig" / "page_config.json").read_text())
     disabled = {name for name, off in page["disabledExtensions"].items() if off}
-    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"} <= disabled
+    assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:menu"} <= disabled
     assert "@jupyter/nbgrader:validate-assignment" not in disabled
     overrides = {}
     for path in (prefix / "share" / "jupyter" / "lab" / "settings" / "overrides.d").glob("*.json"):
