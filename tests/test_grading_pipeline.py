@@ -14,10 +14,11 @@ import hashlib
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbgrader.api import Gradebook
 
 from conftest import ROOT, copy_course
-from coursetools.grading.demos import DEMO_TAG, is_demo, names_used_later, skipped_demos
+from coursetools.grading.demos import DEMO_TAG, defined_names, is_demo, names_used_later, skipped_demos, used_names
 from coursetools.grading.events import EventKind, read_events
 from coursetools.layout import Assignment
 from coursetools.nbgrader_cli import nbgrader
@@ -97,6 +98,24 @@ def _assert_demos_skipped(course: Path, assignment: Assignment, student: str) ->
     ran = [cell for i, cell in enumerate(graded.cells) if cell.cell_type == "code" and i not in skipped and cell.source.strip()]
     assert all(cell.execution_count for cell in ran), "a cell that is not a demo was not run"
     assert any(event.kind == EventKind.DEMOS_SKIPPED for event in read_events(graded))
+
+
+@pytest.mark.parametrize(("source", "binds", "reads"), [
+    ("x = 1\nprint(x)", {"x"}, {"print"}),
+    ("x = x + 1", {"x"}, {"x"}),
+    ("def f(db):\n    return db.get(y)\n", {"f"}, {"y"}),
+    ("for i in range(3):\n    j = i\nprint(j)", {"i", "j"}, {"range", "print", "j"}),
+    ("[a for a in items if a > limit]", set(), {"items", "limit"}),
+    ("%time x = 1\nimport asyncio\nawait asyncio.sleep(t)", {"asyncio"}, {"t"}),
+    ("async def g():\n    global counter\n    counter = 1\n    return other", {"g", "counter"}, {"other"}),
+    ("class A(Base):\n    def m(self):\n        return helper(self)\n", {"A"}, {"Base", "helper"}),
+    ("try:\n    x = g()\nexcept E as e:\n    print(e, x)", {"x", "e"}, {"g", "E", "print", "x"}),
+    ("if c:\n    y = 1\nprint(y)", {"y"}, {"c", "print", "y"}),
+])
+def test_what_a_cell_binds_and_reads(source: str, binds: set[str], reads: set[str]) -> None:
+    """A demo is skipped only if no later cell reads what it binds: reads in functions' own
+    scope and names a cell surely binds before reading them do not count; branches do."""
+    assert (defined_names(source), used_names(source)) == (binds, reads)
 
 
 def test_demo_cells_define_nothing_later_cells_use(assignment: Assignment) -> None:

@@ -50,23 +50,161 @@ def _python(source: str) -> ast.Module | None:
         return None
 
 
-def defined_names(source: str) -> set[str]:
-    """Top-level names a cell binds (assignments, functions, classes, imports, for/with targets)."""
-    tree = _python(source)
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _own(nodes) -> list[ast.AST]:
+    """`nodes` and what they contain in the same scope: a nested function, class or
+    comprehension contributes only what runs in this scope (its decorators, defaults and
+    bases, a comprehension's first iterable) and, for a def or class, the node itself."""
+    found: list[ast.AST] = []
+    for node in nodes:
+        if isinstance(node, _FUNCTIONS):
+            arguments = node.args
+            found += _own([*getattr(node, "decorator_list", []), *arguments.defaults,
+                           *[d for d in arguments.kw_defaults if d is not None]])
+            if not isinstance(node, ast.Lambda):
+                found.append(node)
+        elif isinstance(node, ast.ClassDef):
+            found += _own([*node.decorator_list, *node.bases, *[k.value for k in node.keywords]])
+            found.append(node)
+        elif isinstance(node, _COMPREHENSIONS):
+            found += _own([node.generators[0].iter])
+        else:
+            found.append(node)
+            found += _own(list(ast.iter_child_nodes(node)))
+    return found
+
+
+def _bound(nodes) -> set[str]:
     names: set[str] = set()
-    for node in ast.walk(tree) if tree else []:
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+    for node in nodes:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names.add(node.name)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
     return names
 
 
-def used_names(source: str) -> set[str]:
+def _reads(nodes) -> set[str]:
+    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _scope_body(scope) -> tuple[list[ast.AST], set[str]]:
+    """A nested scope's own nodes and its parameters."""
+    if isinstance(scope, _COMPREHENSIONS):
+        parts = [scope.key, scope.value] if isinstance(scope, ast.DictComp) else [scope.elt]
+        for index, generator in enumerate(scope.generators):
+            parts += [generator.target, *generator.ifs] + ([generator.iter] if index else [])
+        return _own(parts), set()
+    if isinstance(scope, ast.ClassDef):
+        return _own(scope.body), set()
+    arguments = scope.args
+    params = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs,
+                              *[x for x in (arguments.vararg, arguments.kwarg) if x]]}
+    body = scope.body if isinstance(scope.body, list) else [scope.body]
+    return _own(body), params
+
+
+def _free_reads(scope) -> tuple[set[str], set[str]]:
+    """(names a nested scope reads from the module, names it assigns there through `global`)."""
+    own, params = _scope_body(scope)
+    declared = {name for node in own if isinstance(node, ast.Global) for name in node.names}
+    local = (params | _bound(own)) - declared
+    reads = _reads(own) - local
+    assigned = declared & _bound(own)
+    for inner in _scopes_within(own):
+        inner_reads, inner_assigned = _free_reads(inner)
+        reads |= inner_reads - local
+        assigned |= inner_assigned
+    return reads, assigned
+
+
+def _scopes_within(own: list[ast.AST]) -> list[ast.AST]:
+    """The nested scopes whose outer parts are among `own`."""
+    scopes = []
+    for node in own:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (*_FUNCTIONS, ast.ClassDef, *_COMPREHENSIONS)) and not any(child is s for s in scopes):
+                scopes.append(child)
+    return scopes + [n for n in own if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                     and not any(n is s for s in scopes)]
+
+
+def _expression(nodes, bound: set[str], reads: set[str], defined: set[str]) -> None:
+    """Record what `nodes` (run before anything they bind) read, then what they bind."""
+    own = _own([n for n in nodes if n is not None])
+    found = _reads(own)
+    assigned: set[str] = set()
+    for scope in _scopes_within(own):
+        scope_reads, scope_assigned = _free_reads(scope)
+        found |= scope_reads
+        assigned |= scope_assigned
+    reads |= found - bound
+    bound |= _bound(own) | assigned
+    defined |= _bound(own) | assigned
+
+
+def _maybe(statements, bound: set[str], reads: set[str], defined: set[str]) -> None:
+    """Statements that may not run (a branch, a loop body): what they bind is not bound for sure."""
+    _statements(statements, set(bound), reads, defined)
+
+
+def _statements(statements, bound: set[str], reads: set[str], defined: set[str]) -> None:
+    """Walk statements in the order they run; `bound` holds the names bound for sure so far."""
+    for statement in statements:
+        if isinstance(statement, (ast.For, ast.AsyncFor)):
+            _expression([statement.iter], bound, reads, defined)
+            loop = set(bound)
+            _expression([statement.target], loop, reads, defined)
+            _statements(statement.body, loop, reads, defined)
+            _maybe(statement.orelse, bound, reads, defined)
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            for item in statement.items:
+                _expression([item.context_expr], bound, reads, defined)
+                _expression([item.optional_vars], bound, reads, defined)
+            _statements(statement.body, bound, reads, defined)
+        elif isinstance(statement, (ast.If, ast.While)):
+            _expression([statement.test], bound, reads, defined)
+            _maybe(statement.body, bound, reads, defined)
+            _maybe(statement.orelse, bound, reads, defined)
+        elif isinstance(statement, ast.Try) or type(statement).__name__ == "TryStar":
+            _maybe(statement.body, bound, reads, defined)
+            for handler in statement.handlers:
+                _expression([handler.type], bound, reads, defined)
+                caught = set(bound) | ({handler.name} if handler.name else set())
+                defined |= caught - bound
+                _statements(handler.body, caught, reads, defined)
+            _maybe(statement.orelse, bound, reads, defined)
+            _statements(statement.finalbody, bound, reads, defined)
+        else:
+            _expression([statement], bound, reads, defined)
+
+
+def _analyse(source: str) -> tuple[set[str], set[str]]:
+    """(names the cell binds for later cells, names it reads from earlier cells), in the order
+    the cell runs: a name the cell surely binds before it reads it is its own."""
     tree = _python(source)
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)} if tree else set()
+    bound: set[str] = set()
+    reads: set[str] = set()
+    defined: set[str] = set()
+    _statements(tree.body if tree else [], bound, reads, defined)
+    return defined, reads
+
+
+def defined_names(source: str) -> set[str]:
+    """Names a cell binds for the cells after it (module level, and `global` in functions)."""
+    return _analyse(source)[0]
+
+
+def used_names(source: str) -> set[str]:
+    """Names a cell reads that earlier cells must have bound (not its own, not functions' locals)."""
+    return _analyse(source)[1]
 
 
 def skipped_demos(cells: list[NotebookNode]) -> set[int]:
