@@ -2,8 +2,9 @@
 
 * The guard, installed (silently) in every fresh kernel before any notebook cell: before
   each test cell and read-only cell, `execute.RobustExecute` calls its `restore()`, which
-  puts back the genuine `autograder` package (in `sys.modules` and its public names), the
-  clock, asyncio and course functions the autograder watches, `builtins.__import__`,
+  puts back `builtins.__import__`, everything the autograder snapshotted of itself
+  (`autograder._integrity.restore()`: every autograder module's names and classes, their
+  `sys.modules` entries, the clocks, asyncio and course functions the checks rely on),
   IPython's input and AST transformers, custom exception handlers and cell-running
   methods, and returns the names of what it had to restore.
 * The health probe after each cell: the kernel answers and can still start a thread.
@@ -16,16 +17,12 @@ GUARD_MODULE = "_grading_guard"
 GUARD_INSTALL = r'''
 def _install_grading_guard():
     import builtins, sys, types
-    import autograder
-
-    modules = {n: m for n, m in list(sys.modules.items())
-               if n == "autograder" or n.startswith("autograder.")}
-    public = {n: vars(autograder)[n] for n in autograder.__all__ if n in vars(autograder)}
-    # The functions the checks rely on (the autograder's own list: clocks, asyncio's sleep,
-    # gather, ..., the course's services); nest_asyncio and the like patch none of them.
     import autograder._integrity as integrity
-    libraries = {name: (owner, attr, getattr(owner, attr, None))
-                 for name, (owner, attr) in getattr(integrity, "_WATCHED", {}).items()}
+
+    # The autograder snapshots itself when imported (before any student code runs here): every
+    # name of every autograder module, their classes, sys.modules entries and the clocks,
+    # asyncio and course functions the checks rely on. Its genuine `restore` is kept here.
+    restore_autograder = integrity.restore
     genuine_import = builtins.__import__
     shell = get_ipython()
     transformers = {n: list(getattr(shell, n)) for n in
@@ -47,19 +44,7 @@ def _install_grading_guard():
         if builtins.__import__ is not genuine_import:
             builtins.__import__ = genuine_import
             changed.append("builtins.__import__")
-        for name, module in modules.items():
-            if sys.modules.get(name) is not module:
-                sys.modules[name] = module
-                changed.append(f"sys.modules[{name!r}]")
-        for name, (owner, attr, value) in libraries.items():
-            if getattr(owner, attr, None) is not value:
-                vars(owner)[attr] = value
-                changed.append(name)
-        namespace = vars(autograder)
-        for name, value in public.items():
-            if namespace.get(name) is not value:
-                namespace[name] = value
-                changed.append(f"autograder.{name}")
+        changed += restore_autograder()
         for name, value in transformers.items():
             if list(getattr(shell, name)) != value:
                 getattr(shell, name)[:] = value
