@@ -124,24 +124,18 @@ def test_demo_cells_define_nothing_later_cells_use(assignment: Assignment) -> No
 
 
 def test_skipping_demo_cells_changes_no_verdict(tmp_path: Path) -> None:
-    """The mechanism, on 01 with every lesson cell that binds nothing later cells read tagged `demo`."""
+    """The mechanism, on 01: a demo cell inserted before the first exercise and the lesson
+    cells after the last test, tagged `demo`, are skipped; no verdict changes."""
     assignment = Assignment("01-callbacks")
     course = copy_course(tmp_path / "course")
     source = nbformat.read(assignment.path(course), as_version=4)
-    tagged = 0
-    for index in reversed(range(len(source.cells))):
-        cell = source.cells[index]
-        if cell.cell_type != "code" or cell.metadata.get("nbgrader"):
-            continue
+    last_graded = max(i for i, c in enumerate(source.cells) if c.metadata.get("nbgrader", {}).get("grade"))
+    closing = [c for c in source.cells[last_graded + 1:] if c.cell_type == "code" and not c.metadata.get("nbgrader")]
+    for cell in closing:
         cell.metadata.setdefault("tags", []).append(DEMO_TAG)
-        if names_used_later(source.cells):
-            cell.metadata["tags"].remove(DEMO_TAG)
-        else:
-            tagged += 1
-    # And a demo that shows it ran (or not) in the middle of the lesson.
     marker = nbformat.v4.new_code_cell('shown = "DEMO-RAN"\nprint(shown)', metadata={"tags": [DEMO_TAG]})
     source.cells.insert(next(i for i, c in enumerate(source.cells) if c.metadata.get("nbgrader", {}).get("solution")), marker)
-    assert tagged and not names_used_later(source.cells)
+    assert closing and not names_used_later(source.cells)
     nbformat.write(source, assignment.path(course))
     db = f"sqlite:///{course / 'gradebook.db'}"
     nbgrader("generate_assignment", assignment.id, "--force", cwd=course)

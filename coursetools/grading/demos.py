@@ -1,7 +1,10 @@
 """Lesson demos: code cells tagged `demo` only measure and show, so grading need not run them.
 
-A notebook author tags a cell `demo` when nothing after it uses what it defines (a live
-measurement of servers, lag or thread costs, a timeline widget). Grading skips them
+A notebook author tags a cell `demo` when nothing after it depends on it: neither a name it
+binds nor an effect it has (a live measurement of servers, lag or thread costs, a timeline
+widget; not a cell that clears a recorder later cells read). Names are checked here; effects
+are the author's promise, which tests/test_grading_pipeline.py checks by grading every
+assignment's reference, blank and wrong answers with and without the demos. Grading skips them
 (`execute.RobustExecute.skip_demos`), and so can Validate: `ExecuteWithoutDemos` is
 nbgrader's Execute preprocessor that skips them the same way; a Validator subclass lists it
 in place of Execute (`preprocessors = [CheckCellMetadata, ClearOutput, ExecuteWithoutDemos]`).
