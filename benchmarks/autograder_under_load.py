@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import io
 import multiprocessing
 import os
 import signal
@@ -45,7 +46,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,16 +119,7 @@ class ConditionResult:
     notebooks: list[NotebookRun] = field(default_factory=list)
     speed: SpeedFigures | None = None
     cpu_share: float | None = None                   # CPU the worker got per wall second (quota check)
-    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a grading worker grades."""
-
-    corpus: bool
-    notebooks: tuple[str, ...]       # assignment ids
 
 
 # --- load generators ---------------------------------------------------------------------
@@ -342,25 +334,25 @@ def speed_figures() -> SpeedFigures:
                         sequential, sequential_verdict, concurrent, concurrent_verdict)
 
 
-def grade_condition(condition: str, plan: Plan, cgroup: str) -> ConditionResult:
-    """Worker entry point: join `cgroup` (if named), then grade everything in `plan`."""
+def grade_condition(condition: str, notebooks: tuple[str, ...], cgroup: str) -> ConditionResult:
+    """Worker entry point: join `cgroup` (if named), then grade the corpus and `notebooks` (assignment ids)."""
     if cgroup and (reason := join_quota_cgroup(cgroup)):
         return ConditionResult(condition, note=reason, skipped=True)
     result = ConditionResult(condition, cpu_share=cpu_share())
-    if plan.corpus:
+    with redirect_stdout(io.StringIO()):  # the checks' one-line "passed: ..." reports
         started = time.perf_counter()
         result.corpus, result.corpus_messages = grade_corpus()
         result.corpus_seconds = time.perf_counter() - started
-    for assignment_id in plan.notebooks:
-        result.notebooks += grade_notebooks(assignment_id)
-    result.speed = speed_figures()
+        for assignment_id in notebooks:
+            result.notebooks += grade_notebooks(assignment_id)
+        result.speed = speed_figures()
     return result
 
 
 # --- the conditions, run from this process -----------------------------------------------
 
-def run_condition(condition: str, plan: Plan, load_limit: float) -> ConditionResult:
-    """Grade `plan` in a fresh worker process under `condition`; load and cgroup are undone after."""
+def run_condition(condition: str, notebooks: tuple[str, ...], load_limit: float) -> ConditionResult:
+    """Grade the corpus and `notebooks` in a fresh worker process under `condition`; load and cgroup are undone after."""
     from coursetools.sandbox import remove_cgroups
 
     before = os.getloadavg()
@@ -371,7 +363,7 @@ def run_condition(condition: str, plan: Plan, load_limit: float) -> ConditionRes
         reason = quota_unavailable()
         if reason:
             print(f"  skipped: {reason}", flush=True)
-            return ConditionResult(condition, note=reason, skipped=True, load_before=before, load_after=before)
+            return ConditionResult(condition, note=reason, skipped=True, load_after=before)
         cgroup, note = f"bench-quota-{os.getpid()}", quota_description()
     spawn = multiprocessing.get_context("spawn")
     try:
@@ -380,14 +372,14 @@ def run_condition(condition: str, plan: Plan, load_limit: float) -> ConditionRes
             if note:
                 print(f"  {note}", flush=True)
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as worker:
-                result = worker.submit(grade_condition, condition, plan, cgroup).result()
+                result = worker.submit(grade_condition, condition, notebooks, cgroup).result()
     finally:
         if cgroup:
             remove_cgroups(cgroup)
     if result.skipped:
         print(f"  skipped: {result.note}", flush=True)
     result.note = result.note or note
-    result.load_before, result.load_after = before, os.getloadavg()
+    result.load_after = os.getloadavg()
     report_condition(result)
     return result
 
@@ -534,15 +526,15 @@ def main() -> int:
     conditions = [c.strip() for c in args.conditions.split(",") if c.strip()]
     if unknown := [c for c in conditions if c not in CONDITIONS]:
         parser.error(f"unknown condition {', '.join(unknown)}")
-    plan = Plan(corpus=True, notebooks=chosen_notebooks(args.notebooks, args.quick))
+    notebooks = chosen_notebooks(args.notebooks, args.quick)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the `finally` blocks: no load left behind
 
     import autograder_cases
 
-    print(f"corpus: {len(autograder_cases.CASES)} cases; notebooks: {', '.join(plan.notebooks) or 'none'}; "
+    print(f"corpus: {len(autograder_cases.CASES)} cases; notebooks: {', '.join(notebooks) or 'none'}; "
           f"conditions: {', '.join(conditions)}; machine: {os.cpu_count()} cores (figures are noisy when "
           f"the machine is shared)", flush=True)
-    results = [run_condition(condition, plan, args.load_limit) for condition in conditions]
+    results = [run_condition(condition, notebooks, args.load_limit) for condition in conditions]
     flipped = print_summary(results)
     disagreements = print_style_pairs(results)
     return 1 if flipped or disagreements else 0

@@ -7,8 +7,11 @@ notebook cell cannot be found that way by a worker process started with "spawn".
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 from course.services import blocking_recorder, blocking_twin
 
@@ -105,3 +108,56 @@ def legacy_fetch(url: str, latency: float = DEFAULT_LEGACY_LATENCY) -> str:
     if "missing" in url:
         raise LookupError(f"404 not found: {url}")
     return f"<html>{url}</html>"
+
+
+@dataclass(frozen=True)
+class AvailableCpus:
+    """How many CPUs this process may use, and how busy the machine is (see `available_cpus`)."""
+
+    machine: int
+    allowed: int
+    quota: float | None
+    load: float | None
+
+    @property
+    def usable(self) -> float:
+        """CPUs this process may use at most: the CPUs it may run on, capped by a CPU quota."""
+        return min(self.allowed, self.quota) if self.quota is not None else float(self.allowed)
+
+    def __str__(self) -> str:
+        quota = f"a CPU quota of {self.quota:g} CPUs" if self.quota is not None else "no CPU quota"
+        load = f"; load average {self.load:.1f} (programs ready to run, on average)" if self.load is not None else ""
+        return (f"{self.machine} CPUs in the machine, {self.allowed} this process may run on, {quota}: "
+                f"at most {self.usable:g} CPUs for this notebook{load}")
+
+
+def _cgroup_quota() -> float | None:
+    """The CPU quota of this process's cgroup (v2 `cpu.max`, or v1 `cpu.cfs_quota_us`), in CPUs."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2
+            limit = Path("/sys/fs/cgroup", path.lstrip("/"), "cpu.max")
+            if limit.exists():
+                quota, period = limit.read_text().split()
+                return None if quota == "max" else int(quota) / int(period)
+        elif "cpu" in controllers.split(","):
+            folder = Path("/sys/fs/cgroup", controllers, path.lstrip("/"))
+            try:
+                quota = int((folder / "cpu.cfs_quota_us").read_text())
+                period = int((folder / "cpu.cfs_period_us").read_text())
+            except (OSError, ValueError):
+                continue
+            return None if quota < 0 else quota / period
+    return None
+
+
+def available_cpus() -> AvailableCpus:
+    """The CPUs this notebook may use: in the machine, allowed by CPU affinity, and by a cgroup quota."""
+    machine = os.cpu_count() or 1
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else machine
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return AvailableCpus(machine, allowed, _cgroup_quota(), load)

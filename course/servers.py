@@ -96,11 +96,11 @@ async def serve(handler: Handler, *, grace: float = 5.0) -> AsyncIterator[LocalS
             await handler(reader, writer)
             state.handled += 1
         finally:
-            if task is not None:
-                state.handlers.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
+            if task is not None:  # only now: leaving the block waits for the closing too
+                state.handlers.discard(task)
 
     server = await asyncio.start_server(tracked, HOST, 0)
     state.port = server.sockets[0].getsockname()[1]

@@ -9,8 +9,8 @@ URLs, so nbgrader's Validate button talks to it unchanged) with one whose Valida
 
 * scores each test cell by grading's rule: it failed when, and only when, it raised an error;
 * reports each failing test with the error's message first (`WrongResult: download_all ...`),
-  then the traceback with the frames of installed code (the autograder, asyncio) left out,
-  so the student reads the diagnosis before anything else.
+  then only the traceback's frames in the student's own cells (not the test cell, shown just
+  above, nor installed code: the autograder, asyncio), so the diagnosis comes first.
 
 `python3 run.py lab` and postBuild switch the server extensions over (`run.py jupyter-settings`);
 the student edition ships this package beside `course` and `autograder`.
@@ -42,11 +42,15 @@ def is_test_cell(cell: NotebookNode) -> bool:
 
 
 def student_traceback(output: NotebookNode) -> list[str]:
-    """An error output as a student should read it: the message, then the notebook's frames."""
+    """An error output as a student should read it: the message, then the student's frames.
+
+    The first notebook frame is the test cell itself, which Validate shows just above; frames
+    in installed code (the autograder, asyncio) are harness. What is left is the student's code.
+    """
     entries = output.get("traceback") or [f"{output.ename}: {output.evalue}"]
     message = ANSI.sub("", entries[-1])  # IPython's last entry: "Name: message"
-    frames = [entry for entry in entries[:-1] if ANSI.sub("", entry).lstrip().startswith(NOTEBOOK_FRAME)]
-    return [message, *(["", "Where it happened (the course's own code left out):", *frames] if frames else [])]
+    frames = [entry for entry in entries[:-1] if ANSI.sub("", entry).lstrip().startswith(NOTEBOOK_FRAME)][1:]
+    return [message, *(["", "In your code:", *frames] if frames else [])]
 
 
 def score_like_grading(notebook: NotebookNode) -> NotebookNode:

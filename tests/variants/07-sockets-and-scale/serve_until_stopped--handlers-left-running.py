@@ -1,0 +1,27 @@
+# loses: serve_until_stopped_drains_then_cancels
+async def serve_until_stopped(handler, stop, ready, grace):
+    """Cancels the late handlers but returns without waiting for them to end."""
+    running = set()
+    finished = 0
+
+    async def tracked(reader, writer):
+        nonlocal finished
+        running.add(asyncio.current_task())
+        try:
+            await handler(reader, writer)
+            finished += 1
+        finally:
+            running.discard(asyncio.current_task())
+            writer.close()
+
+    server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+    ready.set_result(server.sockets[0].getsockname()[1])
+    await stop.wait()
+    server.close()
+    cancelled = 0
+    if running:
+        _done, pending = await asyncio.wait(set(running), timeout=grace)
+        for task in pending:
+            task.cancel()
+        cancelled = len(pending)
+    return finished, cancelled
