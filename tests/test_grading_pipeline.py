@@ -111,6 +111,7 @@ def _assert_demos_skipped(course: Path, assignment: Assignment, student: str) ->
     ("class A(Base):\n    def m(self):\n        return helper(self)\n", {"A"}, {"Base", "helper"}),
     ("try:\n    x = g()\nexcept E as e:\n    print(e, x)", {"x", "e"}, {"g", "E", "print", "x"}),
     ("if c:\n    y = 1\nprint(y)", {"y"}, {"c", "print", "y"}),
+    ("async def f(port):\n    async def one():\n        return [port + k for k in g]\n    return one", {"f"}, {"g"}),
 ])
 def test_what_a_cell_binds_and_reads(source: str, binds: set[str], reads: set[str]) -> None:
     """A demo is skipped only if no later cell reads what it binds: reads in functions' own

@@ -129,14 +129,15 @@ def _free_reads(scope) -> tuple[set[str], set[str]]:
 
 
 def _scopes_within(own: list[ast.AST]) -> list[ast.AST]:
-    """The nested scopes whose outer parts are among `own`."""
-    scopes = []
+    """The scopes nested directly in the scope whose own nodes are `own` (never deeper ones)."""
+    scopes: list[ast.AST] = []
     for node in own:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (*_FUNCTIONS, ast.ClassDef, *_COMPREHENSIONS)) and not any(child is s for s in scopes):
-                scopes.append(child)
-    return scopes + [n for n in own if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                     and not any(n is s for s in scopes)]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            candidates = [node]  # its body is its own scope: what is nested there is its business
+        else:
+            candidates = [c for c in ast.iter_child_nodes(node) if isinstance(c, (ast.Lambda, *_COMPREHENSIONS))]
+        scopes += [c for c in candidates if not any(c is known for known in scopes)]
+    return scopes
 
 
 def _expression(nodes, bound: set[str], reads: set[str], defined: set[str]) -> None:
