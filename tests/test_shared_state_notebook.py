@@ -35,7 +35,10 @@ def _resources():
             continue
         if target.startswith("socket:"):
             sockets.add(target)
-    threads = {thread.ident: thread.name for thread in _threading.enumerate()}
+    # pyzmq starts a garbage-collector thread of its own the first time the kernel sends a large
+    # output without copying it: the kernel's thread, not the notebook's
+    threads = {thread.ident: thread.name for thread in _threading.enumerate()
+               if type(thread).__name__ != "GarbageCollectorThread"}
     return threads, children, sockets
 
 
