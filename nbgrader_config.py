@@ -65,23 +65,26 @@ if os.environ.get("NBGRADER_EXCHANGE"):
     c.Exchange.path_includes_course = True
 
 # --- Grading runs: sandbox, per-cell failure isolation, scoring rule ----------------------
-# (coursetools/robust_grading.py and coursetools/sandbox.py; `python3 run.py grade-class`
-# grades a whole class in parallel on top of this.) Applies to `nbgrader autograde` only:
+# (coursetools/grading/ and coursetools/sandbox/; `python3 run.py grade-class` grades a whole
+# class in parallel, on Dask, on top of this.) Applies to `nbgrader autograde` only:
 # Validate and the students' own kernels are untouched.
 # * Student code runs in a bubblewrap sandbox: no network, read-only file system, no course
 #   files, caps on memory/processes/CPU. Without bwrap, grading works and logs UNSANDBOXED.
+# * Code cells tagged `demo` (lesson measurements nothing later uses) are not run.
 # * A cell that hangs, kills the kernel or breaks it costs only its own exercise: the kernel
 #   is restarted, the earlier cells that worked are re-run, and grading continues.
 # * A test cell earns its points when it raises no error: stderr output does not cost points
 #   and displayed values give no partial credit.
 # * Test cells and read-only cells a student deleted are put back (and run) instead of
 #   silently scoring zero; edited ones are restored (nbgrader does that already).
+# * What the grader repaired is recorded in the autograded notebook's metadata
+#   (metadata.asyncio_course.grading_events), which the metadata clean-up keeps.
 c.Autograde.autograde_preprocessors = [
-    "coursetools.robust_grading.RobustExecute",
+    "coursetools.grading.execute.RobustExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "coursetools.robust_grading.SaveAutoGrades",
+    "coursetools.grading.scoring.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
@@ -89,12 +92,18 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "coursetools.robust_grading.OverwriteCells",
+    "coursetools.grading.restore_cells.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.OverwriteCells.add_missing_cells = True
-# Limits of the sandboxed kernel (defaults shown):
-# c.SandboxKernelManager.memory_mb = 2048    # address space per process
-# c.SandboxKernelManager.processes = 128     # processes and threads
-# c.SandboxKernelManager.cpu_seconds = 600   # CPU time per process
-# c.SandboxKernelManager.sandbox = False     # grade without the sandbox (not recommended)
+c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("asyncio_course",)}
+# Grading settings (defaults shown):
+# c.RobustExecute.skip_demos = True             # do not run cells tagged `demo`
+# c.RobustExecute.max_restarts = 8              # kernel restarts per notebook
+# Limits of the sandboxed kernel (coursetools/sandbox/limits.py lists them all):
+# c.SandboxKernelManager.memory_mb = 2048       # address space per process
+# c.SandboxKernelManager.processes = 128        # processes and threads
+# c.SandboxKernelManager.cpu_seconds = 600      # CPU time per process
+# c.SandboxKernelManager.cpus = 0               # CPU quota (grade-class: CPUs / workers)
+# c.SandboxKernelManager.bwrap = ""             # bubblewrap executable (default: on PATH)
+# c.SandboxKernelManager.sandbox = False        # grade without the sandbox (not recommended)

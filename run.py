@@ -170,8 +170,9 @@ def main(argv: list[str]) -> int:
         os.environ["PATH"] = f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
         os.execv(str(VENV_PYTHON), in_venv("-m", "jupyterlab", "index.ipynb", *as_root, *rest))
     if command == "test":
-        install_packages("test")
+        install_packages("test,instructor")
         ensure_test_system_packages()
+        ensure_jupyter_settings()  # settled before tests copy .venv's Jupyter configuration
         return subprocess.run(in_venv("-m", "pytest", *rest), cwd=ROOT).returncode
     if command in {"regenerate", "student-edition", "grade-class"}:
         install_packages("")

@@ -8,15 +8,19 @@ Adding a blocking call is one line: `Blocking(func, "how the student wrote it", 
 * ``"user"``: only calls made directly by the student's code (Python's own library uses many
   of these in harmless ways: multiprocessing polls with `os.waitpid`, asyncio reads its
   self-pipe with `os.read`);
+* ``"user_or_pools"``: calls made by the student's code or by `concurrent.futures` itself
+  (`pool.map(...)` waits for each result inside the standard library);
 * ``"anywhere"``: calls made by any code on the loop's thread (the course's blocking twins,
-  and waits that block whoever makes them, such as a pending future's `result()` reached
-  through `pool.map`).
+  and waits that block whoever makes them).
 
 `blocks_if`, when given, decides from the call's frame whether this call really waits
-(`queue.get(block=False)` does not; `result()` of a finished future does not).
+(`queue.get(block=False)` does not). It must depend on the program alone, never on how far
+other threads got: `result()` of a pool job counts as waiting unless the loop itself has
+already seen the job finish (the student awaited it), whatever the job's state.
 """
 from __future__ import annotations
 
+import asyncio
 import builtins
 import concurrent.futures
 import http.client
@@ -52,26 +56,24 @@ def _waits(frame: types.FrameType) -> bool:
     return local.get("timeout") != 0
 
 
-def _future_pending(frame: types.FrameType) -> bool:
-    future = frame.f_locals.get("self")
-    return _waits(frame) and not (isinstance(future, concurrent.futures.Future) and future.done())
+def _running_loop():
+    return asyncio.events._get_running_loop()
 
 
-def _pool_busy(frame: types.FrameType) -> bool:
-    """`shutdown(wait=True)` of a pool that still has work: it waits for all of it."""
-    local = frame.f_locals
-    pool = local.get("self")
-    if local.get("wait") is False or pool is None:
+def _future_not_awaited(frame: types.FrameType) -> bool:
+    """`result()` of a pool job whose end the loop has not seen: it waits for the job."""
+    if not _waits(frame):
         return False
-    pending = getattr(pool, "_pending_work_items", None)  # process pools
-    if pending:
-        return True
-    work = getattr(pool, "_work_queue", None)  # thread pools
-    idle = getattr(pool, "_idle_semaphore", None)
-    threads = getattr(pool, "_threads", ())
-    if work is not None and not work.empty():
-        return True
-    return idle is not None and idle._value < len(threads)
+    wrapper = getattr(_running_loop(), "wrapped_sources", {}).get(frame.f_locals.get("self"))
+    return wrapper is None or not wrapper.done()
+
+
+def _pool_work_not_awaited(frame: types.FrameType) -> bool:
+    """`shutdown(wait=True)` while the loop still awaits pool jobs: it waits for them all."""
+    if frame.f_locals.get("wait") is False:
+        return False
+    awaits = getattr(_running_loop(), "awaits_pool_work", None)
+    return bool(awaits and awaits())
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Blocking:
     func: Callable
     name: str
     hint: str
-    called_from: Literal["user", "anywhere"] = "user"
+    called_from: Literal["user", "user_or_pools", "anywhere"] = "user"
     blocks_if: Callable[[types.FrameType], bool] | None = _waits
 
 
@@ -113,18 +115,18 @@ CATALOGUE: list[Blocking] = [
     Blocking(queue.Queue.get, "queue.Queue.get()", "use asyncio.Queue and `await queue.get()`"),
     Blocking(queue.Queue.put, "queue.Queue.put()", "use asyncio.Queue and `await queue.put(...)`"),
     Blocking(queue.Queue.join, "queue.Queue.join()", "use asyncio.Queue and `await queue.join()`"),
-    Blocking(concurrent.futures.Future.result, "result() of a pool's unfinished future", POOL_RESULTS,
-             "anywhere", _future_pending),
-    Blocking(concurrent.futures.Future.exception, "exception() of a pool's unfinished future", POOL_RESULTS,
-             "anywhere", _future_pending),
+    Blocking(concurrent.futures.Future.result, "result() of a pool's future, not awaited", POOL_RESULTS,
+             "user_or_pools", _future_not_awaited),
+    Blocking(concurrent.futures.Future.exception, "exception() of a pool's future, not awaited", POOL_RESULTS,
+             "user_or_pools", _future_not_awaited),
     Blocking(concurrent.futures.wait, "concurrent.futures.wait()", "use `await asyncio.wait(...)` or asyncio.gather"),
     Blocking(concurrent.futures.as_completed, "concurrent.futures.as_completed()", "use asyncio.as_completed"),
-    Blocking(concurrent.futures.ThreadPoolExecutor.shutdown, "shutdown() of a thread pool that still has work",
+    Blocking(concurrent.futures.ThreadPoolExecutor.shutdown, "shutdown() of a thread pool whose jobs were not awaited",
              "await every job before the pool shuts down (leaving a `with` block shuts it down and waits)",
-             "anywhere", _pool_busy),
-    Blocking(concurrent.futures.ProcessPoolExecutor.shutdown, "shutdown() of a process pool that still has work",
+             "anywhere", _pool_work_not_awaited),
+    Blocking(concurrent.futures.ProcessPoolExecutor.shutdown, "shutdown() of a process pool whose jobs were not awaited",
              "await every job before the pool shuts down (leaving a `with` block shuts it down and waits)",
-             "anywhere", _pool_busy),
+             "anywhere", _pool_work_not_awaited),
     Blocking(socket.create_connection, "socket.create_connection()", SOCKETS),
     Blocking(socket.getaddrinfo, "socket.getaddrinfo()", "use `await loop.getaddrinfo(...)`"),
     Blocking(socket.gethostbyname, "socket.gethostbyname()", "use `await loop.getaddrinfo(...)`", blocks_if=None),

@@ -63,7 +63,8 @@ class _VirtualSelector:
         if timeout == 0:
             loop.spun()
             return events
-        if loop.real_work_pending() and not loop.real_work_silent():
+        if loop.real_work_pending() and (timeout is None or not loop.real_work_silent()):
+            # Wait for the real work (with no timer to move to, however long it is silent).
             events = self._real.select(_REAL_WAIT_SLICE)
             if events:
                 loop.heard_from_real_work()
@@ -99,6 +100,9 @@ class PrivateLoop(asyncio.SelectorEventLoop):
         self.executor_jobs = 0
         self._subprocesses: list[asyncio.SubprocessTransport] = []
         self._own_sockets: "weakref.WeakSet[socket.socket]" = weakref.WeakSet()
+        self._tracked: "weakref.WeakSet[asyncio.Future]" = weakref.WeakSet()
+        #: Concurrent futures (pool jobs) the loop awaits, and the loop's future for each.
+        self.wrapped_sources: "weakref.WeakKeyDictionary[object, asyncio.Future]" = weakref.WeakKeyDictionary()
         self._threads_before = set(threading.enumerate())
         self._virtual_now = 0.0
         self._real_start = _monotonic()
@@ -168,10 +172,18 @@ class PrivateLoop(asyncio.SelectorEventLoop):
         self.track_real_work(future)
         return future
 
-    def track_real_work(self, future: asyncio.Future) -> None:
-        """`future` will be completed from outside the loop (a thread, a process)."""
-        if future.done():
+    def awaits_pool_work(self) -> bool:
+        """Pool jobs the loop was asked to await have not all finished, as far as it has seen."""
+        return self.executor_jobs > 0
+
+    def track_real_work(self, future: asyncio.Future, source: object = None) -> None:
+        """`future` will be completed from outside the loop (a thread, a process), when the
+        concurrent future `source` (if given) is."""
+        if source is not None:
+            self.wrapped_sources[source] = future
+        if future.done() or future in self._tracked:
             return
+        self._tracked.add(future)
         self.executor_jobs += 1
         future.add_done_callback(self._real_work_done)
 
@@ -219,35 +231,34 @@ class PrivateLoop(asyncio.SelectorEventLoop):
         return False
 
     def _external_io(self) -> bool:
-        """A registered file descriptor whose other end this loop does not serve."""
-        own_addresses = self._own_addresses()
+        """A registered file descriptor whose other end this loop does not hold.
+
+        A connected socket is the loop's own business only when the socket at its other end
+        (same two addresses, swapped) is this loop's too. A connection the kernel has not yet
+        handed to the listening server (a full accept queue) has no such counterpart yet: it
+        is real work, waited for in real time.
+        """
+        waiting = []
         for key in self._selector.get_map().values():
             if key.fd == self._ssock.fileno():
                 continue
-            reader, writer = key.data
-            for handle in (reader, writer):
-                if handle is None or handle.cancelled():
-                    continue
-                if _is_listening(handle):
-                    continue  # waits for clients: if they are this loop's, they come from here
+            for handle in key.data:
+                if handle is None or handle.cancelled() or _is_listening(handle):
+                    continue  # a listening socket waits for clients: this loop's come from here
                 sock = _socket_of(handle)
-                if sock is None or not _peer_is_own(sock, own_addresses):
+                if sock is None:
                     return True
-        return False
+                waiting.append(sock)
+        if not waiting:
+            return False
+        own = self._own_connections(waiting)
+        return any(_ends(sock)[::-1] not in own for sock in waiting)
 
-    def _own_addresses(self) -> set:
-        """Local addresses of the sockets this loop serves (transports and listening sockets)."""
-        addresses = {_name(sock) for sock in list(self._own_sockets) if sock.fileno() != -1}
-        for transport in list(self._transports.values()):
-            sock = getattr(transport, "_sock", None)
-            if isinstance(sock, socket.socket) and sock.fileno() != -1:
-                addresses.add(_name(sock))
-        for key in self._selector.get_map().values():
-            reader = key.data[0]
-            if reader is not None and _is_listening(reader):
-                addresses.add(_name(reader._args[1]))
-        addresses.discard(None)
-        return addresses
+    def _own_connections(self, waiting: list[socket.socket]) -> set:
+        """(local, peer) address pairs of every connected socket this loop holds."""
+        sockets = [*self._own_sockets, *waiting]
+        sockets += [t._sock for t in list(self._transports.values()) if isinstance(getattr(t, "_sock", None), socket.socket)]
+        return {_ends(sock) for sock in sockets if sock.fileno() != -1}
 
     # --- what the student left open ---------------------------------------------------------
 
@@ -322,11 +333,11 @@ def _peer(sock: socket.socket):
         return None
 
 
-def _peer_is_own(sock: socket.socket, own_addresses: set) -> bool:
+def _ends(sock: socket.socket) -> tuple:
+    """(local address, peer address) of a socket; a socket with no peer matches nothing."""
     if sock.family not in (socket.AF_INET, socket.AF_INET6):
-        return False
-    peer = _peer(sock)
-    return peer is not None and peer in own_addresses
+        return (object(), None)
+    return (_name(sock), _peer(sock) or object())
 
 
 def _describe(address) -> str:

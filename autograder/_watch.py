@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import asyncio.futures
+import concurrent.futures
 import linecache
 import os
 import socket
@@ -135,7 +136,7 @@ _PYTHON = _blocking.python_records()
 _TWINS = _blocking.TWINS
 _WRAP_FUTURE = asyncio.futures.wrap_future.__code__
 #: Lines of the student's code one step may run when a check sets no budget of its own.
-DEFAULT_MAX_STEP_LINES = 500_000
+DEFAULT_MAX_STEP_LINES = 200_000
 #: A step that runs this many times its budget is stopped where it stands.
 RUNAWAY_FACTOR = 4
 
@@ -203,7 +204,7 @@ class Watch:
             elif frame is self._step_frame:
                 self._end_step()
             elif frame.f_code is _WRAP_FUTURE and isinstance(arg, asyncio.Future):
-                self.loop.track_real_work(arg)
+                self.loop.track_real_work(arg, frame.f_locals.get("future"))
 
     def tracer(self, frame: types.FrameType, event: str, arg: object):
         """`sys.settrace`'s function: count lines in the student's frames only."""
@@ -231,6 +232,9 @@ class Watch:
         if record is None:
             return
         if record.called_from == "user" and _called_from_stdlib_or_infra(frame.f_back):
+            return
+        if record.called_from == "user_or_pools" and _called_from_stdlib_or_infra(frame.f_back) \
+                and not frame.f_back.f_code.co_filename.startswith(_POOLS_DIR):
             return
         if record.blocks_if is None or record.blocks_if(frame):
             self._record(record.name, record.hint, frame.f_back)
@@ -296,6 +300,7 @@ def _called_from_stdlib_or_infra(frame: types.FrameType | None) -> bool:
     return not is_user_file(filename) and ("site-packages" not in filename or _is_infra_package(filename))
 
 
+_POOLS_DIR = str(Path(concurrent.futures.__file__).resolve().parent)
 _INFRA_PACKAGES = ("ipykernel", "IPython", "tornado", "zmq", "traitlets", "jupyter_client", "nest_asyncio")
 
 

@@ -12,7 +12,7 @@ import asyncio
 from typing import Any, Callable
 
 from autograder import errors
-from autograder._watch import DEFAULT_MAX_STEP_LINES, RUNAWAY_FACTOR
+from autograder._watch import DEFAULT_MAX_STEP_LINES
 from autograder.errors import student_facing
 from autograder.report import Report
 from autograder.runner import run
@@ -60,7 +60,7 @@ def assert_finished(report: Report) -> None:
     if report.runaway is not None:
         _fail(errors.LoopHeldTooLong,
               f"{fn} never gave control back to the event loop: it ran more than "
-              f"{max(_budget(report), DEFAULT_MAX_STEP_LINES) * RUNAWAY_FACTOR:,} lines of your code without reaching an `await`, so the check "
+              f"{max(_budget(report), DEFAULT_MAX_STEP_LINES):,} lines of your code without reaching an `await`, so the check "
               f"stopped it at {report.runaway.describe()}. An endless loop, or a busy wait for something "
               "only another task can do? Wait with `await` (asyncio.sleep, an Event, a Queue), and give "
               "the loop a turn with `await asyncio.sleep(0)` inside long computations.")

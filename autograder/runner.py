@@ -22,14 +22,14 @@ from typing import Any, Callable
 import course.recording
 from autograder import _integrity, errors
 from autograder._loop import Clock, PrivateLoop
-from autograder._watch import Location, RunawayStep, Watch, coroutine_location, is_user_file, user_location
+from autograder._watch import RUNAWAY_FACTOR, Location, RunawayStep, Watch, coroutine_location, is_user_file, user_location
 from autograder.report import Report
 
 #: Loop time after which a run is stopped as never finishing (virtual clock).
 DEFAULT_MAX_LOOP_TIME = 600.0
 #: Real seconds after which a run is stopped as never finishing. Runaway Python loops are
 #: stopped long before, by their count of lines; this bound is for code stuck inside a call.
-DEFAULT_REAL_TIMEOUT = 20.0
+DEFAULT_REAL_TIMEOUT = 60.0
 #: Loop time allowed, after the function returned or was stopped, for leftovers to clean up.
 _CLEANUP_LOOP_TIME = 30.0
 #: Real seconds to wait for subprocesses the student left running, once they are killed.
@@ -73,7 +73,6 @@ def run(
     report = Report(function=name or getattr(func, "__qualname__", repr(func)), clock=clock,
                     max_step_lines=max_step_lines)
     report.tampering = _integrity.changes()
-    _collect_earlier_garbage()
     loop = _new_loop(clock, max_loop_time, report)
     watch = Watch(loop, max_step_lines, _integrity.quick_changes)
     state: dict[str, Any] = {}
@@ -120,13 +119,6 @@ def run(
         if changed not in report.tampering:
             report.tampering.append(changed)
     return report
-
-
-def _collect_earlier_garbage() -> None:
-    """Collect what earlier cells left behind now, quietly: it is not this run's doing."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gc.collect()
 
 
 def _new_loop(clock: Clock, max_loop_time: float, report: Report) -> PrivateLoop:
@@ -312,6 +304,9 @@ def _stop_stuck_worker(worker: threading.Thread, state: dict, report: Report, wa
     inside_step = watch.inside_step
     report.never_finished = "never gave control back" if inside_step else "was still waiting after its real-time limit"
     report.stuck_at = user_location(sys._current_frames().get(worker.ident))
+    if inside_step and watch.step_lines > watch.stop_after_lines // RUNAWAY_FACTOR:
+        # Past its budget already: the same verdict as when the count stops it first.
+        watch.runaway = watch.runaway or report.stuck_at
     main = state.get("main")
     if main is not None and not inside_step:
         try:

@@ -1,27 +1,30 @@
-"""Class grading: serial `nbgrader autograde` against `grade-class`, and grading under load.
+"""Class grading: serial `nbgrader autograde` against grade-class, locally and on a Dask cluster.
 
-    .venv/bin/python benchmarks/class_grading.py                  # 100 students, 2 workers
-    .venv/bin/python benchmarks/class_grading.py --students 12    # a quick run
+    .venv/bin/python benchmarks/class_grading.py                  # 100 students
+    .venv/bin/python benchmarks/class_grading.py --students 10    # a quick run
 
 A class of generated submissions for 01-callbacks (40% correct, 20% partly correct with the
 committed wrong variants, 20% broken: blank, syntax errors, corrupted or empty notebooks,
 deleted cells, 20% hostile: the tests/hostile corpus, endless loops and fork bombs
-included) is graded in three temporary copies of the course, which all use a 15 s per-cell
+included) is graded in temporary copies of the course, which all use a 15 s per-cell
 limit (as the hostile corpus test does; the course's own is 120 s):
 
 1. serially: `nbgrader autograde` then `nbgrader export` (one process, one student at a time);
-2. by `python -m coursetools grade-class --workers N` (export included);
-3. by grade-class again while `--busy` processes (default: one per core) spin on every core.
+2. by `grade-class` on its local default (a local Dask cluster, one worker per core);
+3. by `grade-class --scheduler` on a Dask cluster started here: `dask scheduler` and two
+   `dask worker` processes on 127.0.0.1;
+4. optionally (`--busy N`) by grade-class again while N processes spin.
 
-It prints the wall times, the speed-up, the per-submission floor (sandboxed kernel start
-plus the execution of a correct notebook, from grade-class's own per-student times and a
-direct kernel start measurement) and the number of grade differences between the runs
-(every gradebook row of every student, and the export CSV).
+It prints the wall times, the speed-ups, the grade differences against the serial run (every
+gradebook row of every student, and the export CSV), the per-submission time of a correct
+notebook against a bare sandboxed kernel start plus the notebook's exercise and test cells
+(the lessons left out), the writer's cost per student, and a projection for a large class
+(the measured worker-seconds per submission times the class size, over the workers).
 """
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import shutil
 import signal
@@ -30,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -37,7 +41,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from coursetools.grade_class import gradebook_snapshot  # noqa: E402
+from coursetools.grading.gradebook import gradebook_snapshot  # noqa: E402
 from coursetools.layout import Assignment  # noqa: E402
 from coursetools.nbgrader_cli import environment, nbgrader  # noqa: E402
 from coursetools.submissions import load_variants, submit, with_answer  # noqa: E402
@@ -67,11 +71,11 @@ def make_class(course: Path, students: int) -> dict[str, str]:
     cases = load_cases()
     values = {"__COURSE__": str(course), "__HOME__": "/nonexistent-home", "__SELF__": "x", "__OTHER__": "y",
               "__PORT__": "9", "__PACKAGE__": "/nonexistent-package"}
-    from coursetools import sandbox
+    from coursetools.sandbox.bubblewrap import describe, unavailable_reason
 
-    sandboxed = sandbox.unavailable_reason() is None
+    sandboxed = unavailable_reason() is None
     if not sandboxed:
-        print(f"no hostile submissions: {sandbox.describe()}", flush=True)
+        print(f"no hostile submissions: {describe(unavailable_reason())}", flush=True)
     kinds = {}
     for i in range(students):
         slot = i % 10
@@ -108,10 +112,10 @@ def make_class(course: Path, students: int) -> dict[str, str]:
     return kinds
 
 
-def grade_class(course: Path, workers: int, env: dict) -> tuple[float, str]:
+def grade_class(course: Path, env: dict, *options: str) -> tuple[float, str]:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "coursetools", "grade-class", ASSIGNMENT.id, "--workers", str(workers), "--course", str(course)],
+        [sys.executable, "-m", "coursetools", "grade-class", ASSIGNMENT.id, "--course", str(course), *options],
         cwd=course, env=environment(env), capture_output=True, text=True)
     elapsed = time.monotonic() - started
     if result.returncode != 0:
@@ -127,30 +131,101 @@ def differences(a: Path, b: Path) -> int:
     return diff + sum(x != y for x, y in zip(csv_a, csv_b)) + abs(len(csv_a) - len(csv_b))
 
 
-def kernel_start_seconds(sandbox: bool, runs: int = 3) -> float:
-    from coursetools.sandbox import SandboxKernelManager
+@contextmanager
+def dask_cluster(folder: Path, env: dict, workers: int):
+    """`dask scheduler` and `workers` `dask worker` processes on 127.0.0.1; yields the address."""
+    dask = str(Path(sys.executable).parent / "dask")
+    address_file = folder / "scheduler.json"
+    processes = [subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+                                   "--scheduler-file", str(address_file)], env=environment(env), cwd=folder,
+                                  start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        while not address_file.exists():
+            time.sleep(0.2)
+        address = json.loads(address_file.read_text())["address"]
+        processes += [subprocess.Popen([dask, "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                        "--no-dashboard", "--memory-limit", "0"], env=environment(env), cwd=folder,
+                                       start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                      for _ in range(workers)]
+        from distributed import Client
 
-    async def once() -> float:
-        km = SandboxKernelManager(kernel_name="python3", sandbox=sandbox)
+        with Client(address) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in processes:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait()
+
+
+def exercise_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The notebook without its lessons: nbgrader's cells, and the lesson cells they need
+    (those binding a name a kept cell reads, found from the end back)."""
+    from coursetools.grading.demos import defined_names, used_names
+
+    cells = notebook.cells
+    keep: set[int] = set()
+    needed: set[str] = set()
+    for index in reversed(range(len(cells))):
+        cell = cells[index]
+        if cell.cell_type != "code":
+            continue
+        if cell.metadata.get("nbgrader") or defined_names(cell.source) & needed:
+            keep.add(index)
+            needed |= used_names(cell.source)
+    copy = nbformat.from_dict(notebook)
+    copy.cells = [cell for i, cell in enumerate(copy.cells) if i in keep]
+    return copy
+
+
+def bare_seconds(notebook: nbformat.NotebookNode, sandbox: bool, runs: int = 3) -> float:
+    """A sandboxed kernel's start plus the exercise cells of `notebook` (median of `runs`)."""
+    from nbclient import NotebookClient
+
+    from coursetools.sandbox.kernel_manager import SandboxKernelManager
+
+    def once() -> float:
         started = time.monotonic()
         with tempfile.TemporaryDirectory() as empty:  # like an autograded folder: nothing but the notebook
-            await km.start_kernel(cwd=empty, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            client = km.client()
-            client.start_channels()
-            await client.wait_for_ready(timeout=60)
-            elapsed = time.monotonic() - started
-        client.stop_channels()
-        await km.shutdown_kernel(now=True)
-        return elapsed
+            client = NotebookClient(nbformat.from_dict(notebook), timeout=TIMEOUT * 4, allow_errors=True,
+                                    kernel_manager_class=SandboxKernelManager, resources={"metadata": {"path": empty}})
+            client.km = SandboxKernelManager(kernel_name="python3", sandbox=sandbox)
+            client.execute()
+        return time.monotonic() - started
 
-    return statistics.median(asyncio.run(once()) for _ in range(runs))
+    return statistics.median(once() for _ in range(runs))
+
+
+def merge_milliseconds(course: Path, students: list[str]) -> float:
+    """The writer's cost per student: merging every student's rows again (idempotent)."""
+    from coursetools.grading.course import load_course
+    from coursetools.grading.gradebook import GradebookWriter, read_rows
+
+    loaded, _config = load_course(course, ASSIGNMENT.id)
+    writer = GradebookWriter(loaded)
+    try:
+        rows = {s: read_rows(writer.gradebook, loaded, s) for s in students}
+        started = time.monotonic()
+        for student, student_rows in rows.items():
+            writer.merge(student, student_rows)
+        return (time.monotonic() - started) * 1000 / max(1, len(students))
+    finally:
+        writer.close()
+
+
+def per_student_seconds(course: Path, kinds: dict[str, str], kind: str) -> list[float]:
+    state = json.loads((course / "autograded" / ".grade-class" / f"{ASSIGNMENT.id}.json").read_text())
+    return [state["students"][s]["seconds"] for s, k in kinds.items() if k == kind and s in state["students"]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--busy", type=int, default=os.cpu_count() or 2, help="busy processes in the loaded run")
+    parser.add_argument("--class-size", type=int, default=10_000, help="class size of the projection")
+    parser.add_argument("--busy", type=int, default=0, help="also grade with this many busy processes spinning")
     parser.add_argument("--keep", type=Path, default=None, help="keep the courses in this folder")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so running nbgrader/grade-class children are killed too
@@ -159,54 +234,73 @@ def main() -> None:
     home = base / "home"
     home.mkdir(parents=True, exist_ok=True)
     env = {"HOME": str(home)}
-    print(f"class of {args.students} for {ASSIGNMENT.id}; {os.cpu_count()} cores; {args.workers} workers; "
-          f"per-cell limit {TIMEOUT} s; load average before: {os.getloadavg()[0]:.1f}", flush=True)
+    cores = os.cpu_count() or 1
+    print(f"class of {args.students} for {ASSIGNMENT.id}; {cores} cores; per-cell limit {TIMEOUT} s; "
+          f"load average before: {os.getloadavg()[0]:.1f}", flush=True)
     serial = make_course(base / "serial", env)
     kinds = make_class(serial, args.students)
-    summary = {}
+    summary: dict[str, int] = {}
     for kind in kinds.values():
         summary[kind.split(" (")[0]] = summary.get(kind.split(" (")[0], 0) + 1
     print("submissions:", ", ".join(f"{n} {k}" for k, n in summary.items()), flush=True)
-    parallel = base / "parallel"
-    loaded = base / "loaded"
-    for copy in (parallel, loaded):
+    local, cluster, loaded = base / "local", base / "cluster", base / "loaded"
+    for copy in (local, cluster, loaded):
         shutil.copytree(serial, copy)
         (copy / "nbgrader_config.py").write_text((serial / "nbgrader_config.py").read_text())
 
     started = time.monotonic()
     nbgrader("autograde", ASSIGNMENT.id, cwd=serial, extra_env=env, check=False)
-    serial_autograde = time.monotonic() - started
     nbgrader("export", "--to", str(serial / "grades.csv"), cwd=serial, extra_env=env)
-    serial_total = time.monotonic() - started
-    print(f"serial nbgrader autograde: {serial_autograde:.1f} s (+ export: {serial_total:.1f} s); "
+    serial_seconds = time.monotonic() - started
+    print(f"\nserial nbgrader autograde + export: {serial_seconds:.1f} s; load average now {os.getloadavg()[0]:.1f}",
+          flush=True)
+
+    local_seconds, _ = grade_class(local, env)
+    print(f"grade-class, local default ({cores} workers): {local_seconds:.1f} s, {serial_seconds / local_seconds:.2f}x "
+          f"serial; grade differences vs serial: {differences(local, serial)}; load average now "
+          f"{os.getloadavg()[0]:.1f}", flush=True)
+
+    with dask_cluster(base, env, 2) as address:
+        cluster_seconds, _ = grade_class(cluster, env, "--scheduler", address)
+    print(f"grade-class, Dask cluster of 2 workers on 127.0.0.1 ({address}): {cluster_seconds:.1f} s, "
+          f"{serial_seconds / cluster_seconds:.2f}x serial; grade differences vs serial: {differences(cluster, serial)}; "
           f"load average now {os.getloadavg()[0]:.1f}", flush=True)
 
-    parallel_seconds, output = grade_class(parallel, args.workers, env)
-    print(f"grade-class --workers {args.workers}: {parallel_seconds:.1f} s (export included); "
-          f"load average now {os.getloadavg()[0]:.1f}", flush=True)
-    print(f"speed-up: {serial_autograde / parallel_seconds:.2f}x against autograde alone, "
-          f"{serial_total / parallel_seconds:.2f}x against autograde + export", flush=True)
-    print(f"grade differences, grade-class vs serial: {differences(parallel, serial)}", flush=True)
+    if args.busy:
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+        try:
+            time.sleep(1)
+            loaded_seconds, _ = grade_class(loaded, env)
+        finally:
+            for process in busy:
+                process.kill()
+                process.wait()
+        print(f"grade-class, local default with {args.busy} busy processes: {loaded_seconds:.1f} s; "
+              f"grade differences vs serial: {differences(loaded, serial)}", flush=True)
 
-    import json
+    from coursetools.sandbox.bubblewrap import unavailable_reason
 
-    state = json.loads((parallel / "autograded" / ".grade-class" / f"{ASSIGNMENT.id}.json").read_text())
-    correct = [state["students"][s]["seconds"] for s, k in kinds.items() if k == "correct" and s in state["students"]]
-    sandboxed, plain = kernel_start_seconds(True), kernel_start_seconds(False)
-    print(f"per-submission floor (a correct notebook, in a worker): min {min(correct):.1f} s, "
-          f"median {statistics.median(correct):.1f} s; of which kernel start {sandboxed:.2f} s sandboxed "
-          f"({plain:.2f} s without the sandbox)", flush=True)
+    reference = handed_in(serial, ASSIGNMENT)
+    sandboxed = unavailable_reason() is None
+    bare = bare_seconds(exercise_cells(reference), sandboxed)
+    whole = bare_seconds(reference, sandboxed)
+    correct = per_student_seconds(cluster, kinds, "correct")
+    median = statistics.median(correct)
+    print(f"\nper submission (a correct notebook, graded on a cluster worker): median {median:.1f} s, "
+          f"min {min(correct):.1f} s", flush=True)
+    print(f"bare kernel start + exercise and test cells ({'sandboxed' if sandboxed else 'unsandboxed'}, median of 3): "
+          f"{bare:.1f} s -> grading takes {median / bare:.2f}x that (target: within 1.5x); "
+          f"the whole notebook, lessons included: {whole:.1f} s", flush=True)
 
-    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
-    try:
-        time.sleep(1)
-        loaded_seconds, _ = grade_class(loaded, args.workers, env)
-    finally:
-        for process in busy:
-            process.kill()
-            process.wait()
-    print(f"grade-class with {args.busy} busy processes on every core: {loaded_seconds:.1f} s; "
-          f"grade differences vs serial: {differences(loaded, serial)}", flush=True)
+    merge_ms = merge_milliseconds(cluster, list(kinds))
+    cost = cluster_seconds * 2 / args.students  # worker-seconds per submission, measured on the 2-worker cluster
+    print(f"\nmeasured: {cost:.2f} worker-seconds per submission (2-worker cluster, this class's mix); "
+          f"the writer merges one student in {merge_ms:.1f} ms", flush=True)
+    for workers in (2, 16, 64, 256):
+        grading = args.class_size * cost / workers
+        writer = args.class_size * merge_ms / 1000
+        print(f"projection, {args.class_size:,} students on {workers} workers like these: "
+              f"{grading / 60:.0f} min of grading (writer busy {writer / 60:.1f} min of it)", flush=True)
     if args.keep is None:
         shutil.rmtree(base, ignore_errors=True)
     else:

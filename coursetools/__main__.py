@@ -16,14 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     edition = commands.add_parser("student-edition", help="write the public student copy of the course to DIR")
     edition.add_argument("dir", type=Path, help="an empty folder, a clone of the student repository or an earlier edition")
     edition.add_argument("--repo", default=None, help="GitHub OWNER/NAME the Binder badge launches")
-    from coursetools.grade_class import add_arguments as grade_class_arguments
+    from coursetools.grading.cli import add_arguments as grade_class_arguments
 
-    grade_class_arguments(commands.add_parser("grade-class", help="autograde every submission of ASSIGNMENT in parallel, resumably"))
-    args = parser.parse_args(argv)
+    grade_class_arguments(commands.add_parser("grade-class", help="autograde every submission of ASSIGNMENT on Dask, resumably"))
+    args, extra = parser.parse_known_args(argv)
     if args.command == "grade-class":
-        from coursetools.grade_class import run_from_args
+        from coursetools.grading.cli import run_from_args
 
-        return run_from_args(args, ROOT)
+        return run_from_args(args, extra, ROOT)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "regenerate":
         from coursetools.regenerate import regenerate
 

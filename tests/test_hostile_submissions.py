@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursetools import sandbox
+from coursetools.sandbox.bubblewrap import unavailable_reason
 from coursetools.layout import Assignment
 from coursetools.nbgrader_cli import environment
 from coursetools.submissions import submit
@@ -36,8 +36,8 @@ CASES = load_cases()
 # inside the sandbox: where it cannot work, these tests are skipped and say why.
 pytestmark = [
     pytest.mark.xdist_group(name="hostile-corpus"),
-    pytest.mark.skipif(sandbox.unavailable_reason() is not None,
-                       reason=f"the hostile corpus needs the grading sandbox: {sandbox.unavailable_reason()}"),
+    pytest.mark.skipif(unavailable_reason() is not None,
+                       reason=f"the hostile corpus needs the grading sandbox: {unavailable_reason()}"),
 ]
 
 #: Submissions that are broken in their structure rather than their code, with their outcome.
@@ -253,8 +253,10 @@ def test_no_grading_processes_are_left_behind(graded: GradedClass) -> None:
         if cwd.startswith(str(graded.course)) or str(graded.course) in cmdline:
             leftovers.append((entry.name, cwd, cmdline[:200]))
     assert not leftovers, leftovers
-    scratch = [p for p in Path(tempfile.gettempdir()).glob("grade-class-run-*") if str(graded.pid) in p.name]
-    assert not scratch, scratch
+    logs = graded.course / "autograded" / ".grade-class" / "logs" / ASSIGNMENT.id
+    workers = {log.read_text().split(" in ", 1)[0].rsplit(":", 1)[-1] for log in logs.glob("*.log")}
+    scratch = [p for w in workers for p in Path(tempfile.gettempdir()).glob(f"grade-class-task-{w}-*")]
+    assert workers and not scratch, (workers, scratch)
 
 
 def test_stderr_from_student_code_costs_nothing(graded: GradedClass) -> None:

@@ -34,8 +34,14 @@ from autograder.errors import student_facing
 DB_LATENCY = 0.1
 #: Loop turns a producer thread lets the loop run before it emits the next item.
 _SETTLE_TURNS = 50
-#: Real seconds a producer thread waits for the loop to take those turns (a blocked loop never does).
-_SETTLE_TIMEOUT = 2.0
+#: Real seconds a producer thread waits at most for the loop to take those turns (a loop
+#: blocked by the code under test never does); it stops waiting at once when the loop closes.
+_SETTLE_TIMEOUT = 15.0
+_SETTLE_POLL = 0.25
+#: Loop seconds between the ticks of the check's own timer, which keeps a run whose producer
+#: thread gets no CPU for a while (a loaded machine) from counting as stalled: the clock moves
+#: on to the tick instead, and the loop goes on waiting for the thread.
+_TICK = 1.0
 #: Real seconds to wait for a producer thread still running after the check's run ended.
 _PRODUCER_JOIN = 5.0
 _EPSILON = 1e-9
@@ -386,11 +392,19 @@ class _Producer:
             return
         turns = _turns()
         try:
-            asyncio.run_coroutine_threadsafe(turns, self.loop).result(_SETTLE_TIMEOUT)
+            taken = asyncio.run_coroutine_threadsafe(turns, self.loop)
         except RuntimeError:  # the loop is closed: nobody is listening any more
             turns.close()
-        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
-            pass
+            return
+        waited = 0.0
+        while waited < _SETTLE_TIMEOUT and not self.loop.is_closed():
+            try:
+                taken.result(_SETTLE_POLL)
+                return
+            except concurrent.futures.TimeoutError:
+                waited += _SETTLE_POLL
+            except concurrent.futures.CancelledError:
+                return
 
     async def handle(self, item: Any) -> None:
         """The exercise's `handle(item)`: records which item, on which thread."""
@@ -412,14 +426,22 @@ async def _consume_in_debug_mode(consume: Callable, producer: _Producer) -> Any:
     # In a task of its own: an unsafe `emit` can strand the task that waits for its item (its
     # future is set, but it is never woken), and a stranded task never ends, even when cancelled.
     consuming = asyncio.ensure_future(consume(producer, producer.handle))
+    ticking = asyncio.ensure_future(_tick())
     try:
         await asyncio.wait({consuming})
     except asyncio.CancelledError:
         consuming.cancel()
         raise
     finally:
+        ticking.cancel()
+        await asyncio.wait({ticking})
         loop.set_debug(False)
     return consuming.result()
+
+
+async def _tick() -> None:
+    while True:
+        await asyncio.sleep(_TICK)
 
 
 def _run_consumer(consume: Callable, items: list[Any], error: Exception | None):
@@ -453,6 +475,7 @@ def _run_consumer(consume: Callable, items: list[Any], error: Exception | None):
     if error is None:
         assert_no_exception(report)
     if producer.thread is None:
+        assert_no_exception(report)
         _fail(errors.WrongResult, "consume_from_thread never called produce.")
     assert_no_leaked_tasks(report)
     return report, producer

@@ -513,7 +513,7 @@ async def fetch_waiting_on_future_result(urls, blocking_fetch):
         return [f.result() for f in futures]
 
 
-@case("BlockingCallDetected", "result() of a pool's unfinished future")
+@case("BlockingCallDetected", "result() of a pool's future, not awaited")
 def executor_result_waited_on_loop():
     check(fetch_waiting_on_future_result, URLS[:3], course.download_blocking, expected=PAGES[:3], clock="real")
 

@@ -116,7 +116,7 @@ async def _blocking_echo(reader, writer):
 
 
 async def serve_clients(handler, clients: int):
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, backlog=clients)
     port = server.sockets[0].getsockname()[1]
 
     async def client(i: int) -> bytes:
@@ -208,7 +208,7 @@ async def fetch_all_pool_map(urls):
         return list(pool.map(course.download_blocking, urls, [0.05] * len(urls)))
 
 
-@case("BlockingCallDetected", "result() of a pool's unfinished future")
+@case("BlockingCallDetected", "result() of a pool's future, not awaited")
 def pool_map_iterated_on_the_loop():
     check(fetch_all_pool_map, URLS, expected=PAGES)
 
@@ -220,7 +220,7 @@ async def fetch_all_leaving_pool_early(urls):
     return await asyncio.gather(*futures)
 
 
-@case("BlockingCallDetected", "shutdown() of a thread pool that still has work")
+@case("BlockingCallDetected", "shutdown() of a thread pool whose jobs were not awaited")
 def pool_shut_down_with_work_pending():
     check(fetch_all_leaving_pool_early, URLS, expected=PAGES)
 

@@ -4,7 +4,11 @@ nbgrader's own execute preprocessor gives up on the whole notebook when one cell
 time limit and cannot be interrupted, or when the kernel dies (`os._exit`, a segfault, the
 memory cap): every exercise then scores zero. `RobustExecute` (registered for grading runs
 in nbgrader_config.py) runs the notebook in the same order, in a sandboxed kernel
-(coursetools/sandbox.py), and handles each cell on its own:
+(coursetools/sandbox/), and handles each cell on its own:
+
+* **Lesson demos are not run:** a code cell tagged `demo` (it only measures and shows) is
+  skipped and its outputs cleared, when that cannot change a verdict (demos.py says when).
+  Grading pays for the exercises, not for the lessons' live measurements (`skip_demos`).
 
 * **A cell that runs past `Execute.timeout`** is interrupted. Its output gets a
   `CellTimeoutError` saying so (a test cell with an error scores zero).
@@ -37,11 +41,9 @@ that rewrites the kernel's own messaging could still forge a reply; the sandbox 
 any such trick to the student's own notebook, and the grade-class summary flags code worth
 a human look.
 
-`SaveAutoGrades` here is nbgrader's, with the course's scoring rule for test cells: a test
-cell earns its points when it raises no error. Text on stderr does not cost points (student
-code may print warnings or debug output; the checks raise when something is wrong), and a
-value displayed by a test cell does not give partial credit (the course's test cells end
-with a statement; student code could forge a value).
+Everything the grader repaired or worked around (restored names, timeouts, dead or broken
+kernels, restarts, cells left out, an unsandboxed kernel) is recorded as `GradingEvent`s in
+the notebook's metadata (events.py); grade-class reads them from the autograded notebook.
 """
 from __future__ import annotations
 
@@ -54,108 +56,13 @@ from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
-from nbgrader.nbgraderformat import MetadataValidator
-from nbgrader.preprocessors import OverwriteCells as NbgraderOverwriteCells
-from nbgrader.preprocessors import SaveAutoGrades as NbgraderSaveAutoGrades
 from nbgrader.preprocessors.execute import Execute
 from traitlets import Bool, Dict, Integer
 
-GUARD_MODULE = "_grading_guard"
-
-#: Run (silently) in every fresh kernel before any notebook cell.
-GUARD_INSTALL = r'''
-def _install_grading_guard():
-    import builtins, sys, types
-    import autograder
-
-    modules = {n: m for n, m in list(sys.modules.items())
-               if n == "autograder" or n.startswith("autograder.")}
-    public = {n: vars(autograder)[n] for n in autograder.__all__ if n in vars(autograder)}
-    # The functions the checks rely on (the autograder's own list: clocks, asyncio's sleep,
-    # gather, ..., the course's services); nest_asyncio and the like patch none of them.
-    import autograder._integrity as integrity
-    libraries = {name: (owner, attr, getattr(owner, attr, None))
-                 for name, (owner, attr) in getattr(integrity, "_WATCHED", {}).items()}
-    genuine_import = builtins.__import__
-    shell = get_ipython()
-    transformers = {n: list(getattr(shell, n)) for n in
-                    ("input_transformers_cleanup", "input_transformers_post", "ast_transformers")}
-    custom_tb = getattr(shell, "CustomTB", None)
-    shell_class = type(shell)
-    methods = {}
-    method_names = ("run_cell", "run_cell_async", "run_ast_nodes", "run_code", "transform_cell",
-                    "showtraceback", "_showtraceback", "should_run_async")
-    for klass in shell_class.__mro__:
-        for name in method_names:
-            if name in vars(klass) and name not in methods:
-                methods[name] = (klass, vars(klass)[name])
-    missing = object()
-    own = {name: vars(shell).get(name, missing) for name in method_names}  # ipykernel sets some itself
-
-    def restore():
-        changed = []
-        if builtins.__import__ is not genuine_import:
-            builtins.__import__ = genuine_import
-            changed.append("builtins.__import__")
-        for name, module in modules.items():
-            if sys.modules.get(name) is not module:
-                sys.modules[name] = module
-                changed.append(f"sys.modules[{name!r}]")
-        for name, (owner, attr, value) in libraries.items():
-            if getattr(owner, attr, None) is not value:
-                vars(owner)[attr] = value
-                changed.append(name)
-        namespace = vars(autograder)
-        for name, value in public.items():
-            if namespace.get(name) is not value:
-                namespace[name] = value
-                changed.append(f"autograder.{name}")
-        for name, value in transformers.items():
-            if list(getattr(shell, name)) != value:
-                getattr(shell, name)[:] = value
-                changed.append(f"IPython {name}")
-        if shell.custom_exceptions:
-            shell.custom_exceptions = ()
-            shell.CustomTB = custom_tb
-            changed.append("IPython custom exception handler")
-        for name, (klass, value) in methods.items():
-            if vars(shell).get(name, missing) is not own[name]:
-                if own[name] is missing:
-                    delattr(shell, name)
-                else:
-                    vars(shell)[name] = own[name]
-                changed.append(f"get_ipython().{name}")
-            if vars(klass).get(name) is not value:
-                setattr(klass, name, value)
-                changed.append(f"{klass.__name__}.{name}")
-        return changed
-
-    guard = types.ModuleType("''' + GUARD_MODULE + r'''")
-    guard.restore = restore
-    sys.modules[guard.__name__] = guard
-
-_install_grading_guard()
-del _install_grading_guard
-'''
-
-GUARD_RESTORE = f"__import__('sys').modules[{GUARD_MODULE!r}].restore()"
-
-#: The health probe: the kernel answers and can still start a thread.
-PROBE = (
-    "def _grading_probe():\n"
-    "    import threading\n"
-    "    worker = threading.Thread(target=int)\n"
-    "    worker.start()\n"
-    "    worker.join(2)\n"
-    "    assert not worker.is_alive()\n"
-    "_grading_probe()\n"
-    "del _grading_probe\n"
-)
-
-
-def is_test_cell(cell: NotebookNode) -> bool:
-    """An autograder test cell: graded, not a solution, code."""
-    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+from coursetools.grading.demos import skipped_demos
+from coursetools.grading.events import EventKind, GradingEvent, record_event
+from coursetools.grading.guard import GUARD_INSTALL, GUARD_RESTORE, PROBE
+from coursetools.grading.scoring import is_test_cell
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -186,6 +93,8 @@ class RobustExecute(Execute):
     probe_timeout = Integer(5, help="Seconds the kernel has to answer the health probe after a cell.").tag(config=True)
     max_restarts = Integer(8, help="Kernel restarts allowed per notebook before grading the rest is abandoned.").tag(config=True)
     max_output_chars = Integer(2_000_000, help="Output text kept per cell while it runs; the rest is dropped.").tag(config=True)
+    skip_demos = Bool(True, help="Skip code cells tagged `demo` (lesson measurements nothing later uses) "
+                                 "and clear their outputs.").tag(config=True)
     raise_on_iopub_timeout = Bool(False, help="Late outputs after a reply are not a failure here.").tag(config=True)
     error_on_timeout = Dict(default_value={
         "ename": "CellTimeoutError",
@@ -196,7 +105,7 @@ class RobustExecute(Execute):
 
     def __init__(self, *args, **kwargs):
         if "kernel_manager_class" not in kwargs:
-            from coursetools.sandbox import SandboxKernelManager
+            from coursetools.sandbox.kernel_manager import SandboxKernelManager
             kwargs["kernel_manager_class"] = SandboxKernelManager
         super().__init__(*args, **kwargs)
 
@@ -215,26 +124,43 @@ class RobustExecute(Execute):
         self._cap_hit: int | None = None
         self._current_is_test = False
         self._chars: dict[int, int] = {}
+        self._events: list[GradingEvent] = []
         try:
             run_sync(self._run_notebook)()
         finally:
             run_sync(self._discard_kernel)()
+            for event in self._events:
+                record_event(self.nb, event)
         self.set_widgets_metadata()
         return self.nb, self.resources
 
+    def _event(self, kind: EventKind, cell: NotebookNode | None = None, detail: str = "") -> None:
+        self._events.append(GradingEvent(kind, _grade_id(cell) if cell is not None else "", detail))
+
+    def _runs(self, cell: NotebookNode, index: int) -> bool:
+        """Whether grading executes this cell at all."""
+        return cell.cell_type == "code" and bool(cell.source.strip()) and index not in self._demos
+
     async def _run_notebook(self) -> None:
         aborted = False
+        self._demos = skipped_demos(self.nb.cells) if self.skip_demos else set()
+        for index in self._demos:
+            self.nb.cells[index].outputs, self.nb.cells[index].execution_count = [], None
         for index, cell in enumerate(self.nb.cells):
-            if cell.cell_type != "code" or not cell.source.strip():
+            if not self._runs(cell, index):
                 continue
             if aborted:
                 cell.outputs = [error_output("GradingAborted", "not run: the kernel failed too many times in earlier cells")]
+                self._event(EventKind.ABORTED, cell, "GradingAborted")
                 continue
             if self.kc is None and not await self._fresh_kernel(index):
                 aborted = True
                 cell.outputs = [error_output("GradingAborted", "not run: the kernel failed too many times in earlier cells")]
+                self._event(EventKind.ABORTED, cell, "GradingAborted")
                 continue
             await self._run_cell(cell, index)
+        if self._demos:
+            self._event(EventKind.DEMOS_SKIPPED, None, f"{len(self._demos)} cells")
 
     async def _run_cell(self, cell: NotebookNode, index: int) -> None:
         test = is_test_cell(cell)
@@ -245,6 +171,7 @@ class RobustExecute(Execute):
         self._current_is_test = test
         self._chars[index] = 0
         failure: NotebookNode | None = None
+        failure_kind = EventKind.KERNEL_BROKEN
         kernel_usable = True
         try:
             await self.async_execute_cell(cell, index, execution_count=self.code_cells_executed + 1)
@@ -257,9 +184,11 @@ class RobustExecute(Execute):
                 f"it and its processes reached the sandbox's cap of {self._cap_hit} processes and were stopped")
             failure = error_output("KernelDied", f"the kernel died while running this cell ({why}); "
                                    "it was restarted and the rest of the notebook was graded without this cell")
+            failure_kind = EventKind.KERNEL_DIED
             kernel_usable = False
         except CellTimeoutError:
             failure = error_output(self.error_on_timeout["ename"], self.error_on_timeout["evalue"])
+            failure_kind = EventKind.TIMEOUT
             kernel_usable = False
         finally:
             self._current_is_test = False
@@ -267,6 +196,7 @@ class RobustExecute(Execute):
             self._failed.add(index)
             self.log.warning("Cell %d (%s): %s: stopped at the time limit (%s s)", index, _grade_id(cell),
                              self.error_on_timeout["ename"], self.timeout)
+            self._event(EventKind.TIMEOUT, cell, self.error_on_timeout["ename"])
             kernel_usable = await self._probe()
         elif failure is None and not await self._probe():
             why = ("the kernel no longer answered or could not start a thread (a loop that never yields, too "
@@ -274,17 +204,21 @@ class RobustExecute(Execute):
                    f"the kernel and its processes reached the sandbox's cap of {self._cap_hit} processes")
             failure = error_output("KernelBroken", f"after this cell {why}; it was restarted and "
                                    "the rest of the notebook was graded without this cell")
+            failure_kind = EventKind.KERNEL_BROKEN
             kernel_usable = False
         if failure is not None:
             self._failed.add(index)
             cell.outputs.append(failure)
             self.log.warning("Cell %d (%s): %s: %s", index, _grade_id(cell), failure.ename, failure.evalue)
+            self._event(failure_kind, cell, failure.ename)
         if restored is None:
             cell.outputs.append(error_output("TamperingDetected", "the grader's guard around the tests was removed "
                                              "by code in this notebook, so this cell cannot be trusted"))
+            self._event(EventKind.TAMPERING, cell, "TamperingDetected")
         elif restored:
             self.log.warning("Cell %d (%s): restored what student code had replaced: %s", index, _grade_id(cell),
                              ", ".join(restored))
+            self._event(EventKind.RESTORED, cell, ", ".join(restored))
             cell.outputs.insert(0, note_output(
                 "[grader] before this cell the grader restored what code in this notebook had replaced: "
                 + ", ".join(restored) + ". Tests always run against the genuine autograder.\n"))
@@ -301,9 +235,11 @@ class RobustExecute(Execute):
                 return False
             if self._restarts:
                 self.log.warning("Restarting the kernel before cell %d (restart %d)", index, self._restarts)
+                self._event(EventKind.RESTART, self.nb.cells[index])
             self.km = self.create_kernel_manager()
             if self._restarts == 0 and getattr(self.km, "sandbox_problem", None):
                 self.log.warning("Student code runs UNSANDBOXED: %s", self.km.sandbox_problem)
+                self._event(EventKind.UNSANDBOXED, None, self.km.sandbox_problem)
             await self.async_start_new_kernel()
             self._cap_hit = None
             self._monitor = asyncio.ensure_future(self._watch_processes(self.km))
@@ -321,7 +257,7 @@ class RobustExecute(Execute):
             replay_ok = True
             for earlier in range(index):
                 cell = self.nb.cells[earlier]
-                if cell.cell_type != "code" or not cell.source.strip() or earlier in self._failed:
+                if not self._runs(cell, earlier) or earlier in self._failed:
                     continue
                 if utils.is_locked(cell) and self._guarded:
                     await self._restore_guard()
@@ -333,6 +269,7 @@ class RobustExecute(Execute):
                             "KernelBroken", "re-running this cell (after a later cell failed) left the kernel "
                             "unusable; the rest of the notebook was graded without it"))
                     self.log.warning("Cell %d (%s) broke the kernel while re-running; leaving it out", earlier, _grade_id(cell))
+                    self._event(EventKind.LEFT_OUT_ON_REPLAY, cell)
                     await self._discard_kernel()
                     replay_ok = False
                     break
@@ -459,101 +396,7 @@ class RobustExecute(Execute):
         return super().clear_output(outs, msg, cell_index)
 
 
+
+
 def _grade_id(cell: NotebookNode) -> str:
     return cell.metadata.get("nbgrader", {}).get("grade_id", "-")
-
-
-def test_cell_score(cell: NotebookNode) -> tuple[float | None, float]:
-    """The course's rule: a code test cell earns its points when it raised no error."""
-    if not is_test_cell(cell):
-        return utils.determine_grade(cell)
-    points = float(cell.metadata["nbgrader"]["points"])
-    if any(output.output_type == "error" for output in cell.outputs):
-        return 0, points
-    return points, points
-
-
-class SaveAutoGrades(NbgraderSaveAutoGrades):
-    """nbgrader's SaveAutoGrades with the course's scoring rule for test cells (see module doc)."""
-
-    def _add_score(self, cell, resources):
-        grade = self.gradebook.find_grade(cell.metadata["nbgrader"]["grade_id"], self.notebook_id,
-                                          self.assignment_id, self.student_id)
-        grade.auto_score, _ = test_cell_score(cell)
-        grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-        self.gradebook.db.commit()
-
-
-class OverwriteCells(NbgraderOverwriteCells):
-    """nbgrader's OverwriteCells, also restoring what a student deleted or re-labelled.
-
-    * Deleted test cells and deleted read-only (locked) cells are put back, each after the
-      nearest earlier instructor cell still in the notebook (nbgrader 0.9's own
-      `add_missing_cells` crashes when that earlier cell is a locked, ungraded cell, and
-      does not restore locked cells at all). A restored cell starts with a comment saying so.
-    * A cell's grade/solution flags are reset to the gradebook's (a test cell relabelled
-      as a solution cell would otherwise be left for manual grading instead of being run).
-    """
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        cell, resources = super().preprocess_cell(cell, resources, cell_index)
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id is not None and grade_id in self._flags:
-            grade, solution = self._flags[grade_id]
-            meta = cell.metadata.nbgrader
-            if bool(meta.get("grade")) != grade or bool(meta.get("solution")) != solution:
-                self.report_change(grade_id, "grade/solution", (grade, solution), (meta.get("grade"), meta.get("solution")))
-                meta["grade"], meta["solution"] = grade, solution
-                if grade and "points" not in meta:
-                    meta["points"] = self._points[grade_id]
-        return cell, resources
-
-    def preprocess(self, nb, resources):
-        from nbgrader.api import Gradebook
-
-        with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
-            source = gradebook.find_notebook(resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"])
-            graded = {c.name: c.max_score for c in source.grade_cells}
-            solutions = {c.name for c in source.solution_cells}
-            self._points = graded
-            self._flags = {c.name: (c.name in graded, c.name in solutions) for c in source.source_cells}
-        return super().preprocess(nb, resources)
-
-    def add_missing_grade_cells(self, nb, resources):
-        source_nb = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
-        order = list(source_nb.source_cells)
-        graded = {c.name: c.max_score for c in source_nb.grade_cells}
-        solutions = {c.name for c in source_nb.solution_cells}
-        present = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
-                   if c.metadata.get("nbgrader", {}).get("grade_id")}
-        for position, source_cell in enumerate(order):
-            name = source_cell.name
-            if name in present or not (name in graded or source_cell.locked):
-                continue
-            self.log.warning("Cell %s is missing from the submission; putting it back", name)
-            if name in graded:
-                cell = self.missing_cell_transform(source_cell, graded[name], is_solution=name in solutions)
-            else:
-                cell = self._missing_locked_cell(source_cell)
-            if nb.nbformat == 4 and nb.nbformat_minor >= 5:
-                cell["id"] = f"restored-{name}"[:64]
-            anchor = next((present[c.name] for c in reversed(order[:position]) if c.name in present), None)
-            where = next((i + 1 for i, c in enumerate(nb.cells) if c is anchor), 0)
-            nb.cells.insert(where, cell)
-            present[name] = cell
-        return nb, resources
-
-    def _missing_locked_cell(self, source_cell):
-        note = self.missing_cell_notification.format(cell_id=source_cell.name)
-        cell = {
-            "cell_type": source_cell.cell_type,
-            "metadata": {"deletable": False, "editable": False, "nbgrader": {
-                "grade": False, "grade_id": source_cell.name, "locked": True, "solution": False,
-                "task": False, "checksum": source_cell.checksum, "schema_version": 3}},
-            "source": source_cell.source,
-        }
-        if source_cell.cell_type == "code":
-            cell.update(execution_count=None, outputs=[], source="# " + note.strip() + "\n" + source_cell.source)
-        else:
-            cell["source"] = note + source_cell.source
-        return MetadataValidator().upgrade_cell_metadata(NotebookNode(cell))
