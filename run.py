@@ -175,7 +175,7 @@ def main(argv: list[str]) -> int:
         ensure_jupyter_settings()  # settled before tests copy .venv's Jupyter configuration
         return subprocess.run(in_venv("-m", "pytest", *rest), cwd=ROOT).returncode
     if command in {"regenerate", "student-edition", "grade-class"}:
-        install_packages("")
+        install_packages("instructor" if command == "grade-class" else "")  # grade-class runs on Dask
         return subprocess.run(in_venv("-m", "coursetools", command, *rest), cwd=ROOT).returncode
     print(__doc__)
     return 2

@@ -219,14 +219,19 @@ class PrivateLoop(asyncio.SelectorEventLoop):
         return [t for t in self._subprocesses if t.get_returncode() is None]
 
     def _student_threads(self) -> bool:
-        """Threads started during the run that run the student's own code."""
-        from autograder._watch import is_user_file
+        """Threads started during the run that are still working for it.
 
+        Every thread counts but the machinery of Python's pools, asyncio and the kernel, whose
+        threads wait idle for work (their jobs are counted as executor jobs instead).
+        """
+        from autograder._watch import is_machinery_file
+
+        me = threading.current_thread()  # the loop's own thread
         for thread in threading.enumerate():
-            if thread in self._threads_before or not thread.is_alive():
+            if thread is me or thread in self._threads_before or not thread.is_alive():
                 continue
             code = _code_of(getattr(thread, "_target", None) or type(thread).run)
-            if code is not None and is_user_file(code.co_filename):
+            if code is not None and not is_machinery_file(code.co_filename):
                 return True
         return False
 

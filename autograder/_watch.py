@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import asyncio.futures
 import concurrent.futures
+import functools
 import linecache
 import os
 import socket
@@ -82,6 +83,9 @@ _INFRASTRUCTURE_DIRS = tuple(
      if (p := sysconfig.get_paths().get(key))}
     | {str(Path(__file__).resolve().parent) + os.sep, str(Path(course.recording.__file__).resolve().parent) + os.sep}
 )
+_STDLIB_DIRS = tuple(
+    {str(Path(p).resolve()) + os.sep for key in ("stdlib", "platstdlib") if (p := sysconfig.get_paths().get(key))}
+)
 _user_file_cache: dict[str, bool] = {}
 
 
@@ -100,6 +104,17 @@ def is_user_file(filename: str) -> bool:
             known = not resolved.startswith(_INFRASTRUCTURE_DIRS) and "site-packages" not in resolved
         _user_file_cache[filename] = known
     return known
+
+
+def is_machinery_file(filename: str) -> bool:
+    """Python's own library (pools, asyncio, threading) or the kernel's packages."""
+    resolved = _resolved(filename)
+    return resolved.startswith(_STDLIB_DIRS) or _is_infra_package(resolved)
+
+
+@functools.lru_cache(maxsize=512)
+def _resolved(filename: str) -> str:
+    return str(Path(filename).resolve())
 
 
 def user_location(frame: types.FrameType | None) -> Location | None:

@@ -57,7 +57,10 @@ class CallProbe:
             return self.func(*args, **kwargs)
         finally:
             record = {"pid": os.getpid(), "thread_id": threading.get_ident(), "start": start, "end": time.time()}
-            Path(self.folder, f"{uuid.uuid4().hex}.json").write_text(json.dumps(record))
+            name = uuid.uuid4().hex
+            partial = Path(self.folder, f"{name}.partial")
+            partial.write_text(json.dumps(record))
+            partial.rename(partial.with_suffix(".json"))  # whole or not at all for calls()
 
     def calls(self) -> list[ProbeCall]:
         return [ProbeCall(**json.loads(p.read_text())) for p in sorted(Path(self.folder).glob("*.json"))]

@@ -228,14 +228,21 @@ async def _call_student(func, args, kwargs, report: Report) -> None:
         report.exception = error
         report.finished = True
     finally:
-        report.loop_time = loop.time() - started
-        others = [task for task in asyncio.all_tasks(loop) if task is not me and not task.done()]
-        report.leaked_tasks = [
-            (_task_label(task), coroutine_location(task.get_coro()) or _creation_location(task)) for task in others
-        ]
-        report.leaked_cancelled = sum(1 for task in others if task.cancelling())
-        if isinstance(loop, PrivateLoop):
-            report.open_resources += loop.open_resources()
+        if not loop.is_closed():  # closed: a stranded run collected long after the check
+            _note_what_is_left(loop, me, started, report)
+
+
+def _note_what_is_left(loop: asyncio.AbstractEventLoop, me: asyncio.Task | None, started: float,
+                       report: Report) -> None:
+    """When the student's function returned: its loop time, and what it left running or open."""
+    report.loop_time = loop.time() - started
+    others = [task for task in asyncio.all_tasks(loop) if task is not me and not task.done()]
+    report.leaked_tasks = [
+        (_task_label(task), coroutine_location(task.get_coro()) or _creation_location(task)) for task in others
+    ]
+    report.leaked_cancelled = sum(1 for task in others if task.cancelling())
+    if isinstance(loop, PrivateLoop):
+        report.open_resources += loop.open_resources()
 
 
 def _never_finished(why: str, loop_time: float) -> str:
