@@ -189,7 +189,6 @@ class Watch:
         self.tampered: list[str] = []
         self.blocking: dict[tuple, BlockingCall] = {}
         self.steps: list[Step] = []
-        self.longest_step = 0
         self.runaway: Location | None = None
         self.step_lines = 0
         self._step_frame: types.FrameType | None = None
@@ -294,8 +293,6 @@ class Watch:
         self._step_frame = None
         if self.tamper_check is not None and not self.tampered:
             self.tampered = self.tamper_check()
-        if lines > self.longest_step:
-            self.longest_step = lines
         if lines >= self.KEEP_STEPS_OVER:
             task = self._step_task
             ended = coroutine_location(task.get_coro(), True) if task is not None and not task.done() else None

@@ -29,7 +29,6 @@ class Report:
     blocking: list[BlockingCall] = field(default_factory=list)
     max_step_lines: int | None = None
     long_steps: list[Step] = field(default_factory=list)
-    longest_step: int = 0
     runaway: Location | None = None
     leaked_tasks: list[tuple[str, Location | None]] = field(default_factory=list)
     leaked_cancelled: int = 0

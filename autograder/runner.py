@@ -113,7 +113,6 @@ def run(
                            or "exception was never retrieved" in m]
     report.blocking = list(watch.blocking.values())
     report.long_steps = sorted(watch.steps, key=lambda s: s.lines, reverse=True)[:5]
-    report.longest_step = watch.longest_step
     report.runaway = watch.runaway
     for changed in [*watch.tampered, *_integrity.changes()]:
         if changed not in report.tampering:
