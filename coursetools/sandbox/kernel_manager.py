@@ -87,7 +87,7 @@ class SandboxKernelManager(SandboxLimits, AsyncKernelManager):
             return cmd
         hidden = [os.getcwd(), os.path.expanduser("~"), *self.hidden_paths]
         return [sys.executable, "-m", "coursetools.sandbox", f"--bwrap={find_bwrap(self.bwrap)}",
-                f"--socket-dir={self._socket_dir}", f"--connection-file={self.connection_file}",
+                f"--socket-dir={self._socket_dir}", f"--connection-file={self.connection_file}", f"--parent={os.getpid()}",
                 *self.limits().as_args(), *[f"--hide={h}" for h in hidden], "--", *cmd]
 
     def kernel_log_tail(self, chars: int = 2000) -> str:
