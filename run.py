@@ -30,8 +30,8 @@ MIN_PYTHON = (3, 11)
 TEST_SYSTEM_PACKAGES = {"chromium": "/usr/bin/chromium", "bubblewrap": "/usr/bin/bwrap"}
 # The student edition (`run.py student-edition DIR`) holds this file; the instructor's copy does not.
 STUDENT_EDITION_MARKER = ".student-edition"
-# Validate scored by grading's rule (coursevalidate) in place of nbgrader's own.
-VALIDATE_EXTENSION, NBGRADER_VALIDATE = "coursevalidate", "nbgrader.server_extensions.validate_assignment"
+# Validate scored by grading's rule (autograder.validate) in place of nbgrader's own.
+VALIDATE_EXTENSION, NBGRADER_VALIDATE = "autograder.validate", "nbgrader.server_extensions.validate_assignment"
 # nbgrader's instructor tools: a student's JupyterLab has none of them (only the Validate button).
 INSTRUCTOR_SERVER_EXTENSIONS = ["nbgrader.server_extensions.formgrader",
                                 "nbgrader.server_extensions.assignment_list",
@@ -116,7 +116,7 @@ def is_student_edition() -> bool:
 def configure_jupyter(python: str, prefix: Path, student: bool) -> None:
     """Set the Jupyter of the environment at `prefix` up for the course.
 
-    Validate scores test cells the way grading does (coursevalidate replaces nbgrader's
+    Validate scores test cells the way grading does (autograder.validate replaces nbgrader's
     Validate extension), JupyterLab shows no news pop-up, and a student's JupyterLab has no
     instructor tools (no Formgrader creating gradebook.db, no Create Assignment sidebar, no
     Assignment List showing exchange errors); the instructor's keeps them.

@@ -164,7 +164,7 @@ def dask_cluster(folder: Path, env: dict, workers: int):
 def exercise_cells(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The notebook without its lessons: nbgrader's cells, and the lesson cells they need
     (those binding a name a kept cell reads, found from the end back)."""
-    from coursetools.grading.demos import defined_names, used_names
+    from autograder.demos import defined_names, used_names
 
     cells = notebook.cells
     keep: set[int] = set()

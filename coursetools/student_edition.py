@@ -5,7 +5,7 @@
 writes to DIR the start notebook, the released (blank) notebooks, the packages the lessons
 and test cells import, and what Binder and `python3 run.py lab` need to run them:
 
-    index.ipynb  release/  course/  autograder/  coursevalidate/
+    index.ipynb  release/  course/  autograder/
     pyproject.toml (without the instructor packages)  constraints.txt  environment.yml  postBuild
     run.py  nbgrader_config.py (for the Validate button)  README.md (for students)  .gitignore
 
@@ -26,7 +26,7 @@ from traitlets.config import Config
 from coursetools.layout import assignments
 
 DEFAULT_REPO = "asyncio-course/asyncio-course-student"
-PACKAGES = ("course", "autograder", "coursevalidate")
+PACKAGES = ("course", "autograder")
 COPIED_FILES = ("index.ipynb", "constraints.txt", "environment.yml", "postBuild", "run.py")
 COPIED_FOLDERS = ("release",)
 MARKER = ".student-edition"
@@ -82,8 +82,7 @@ the same behaviour on other inputs.
 | `index.ipynb` | the start notebook: what the course teaches, how to work, links to every assignment |
 | `release/` | the assignments, one notebook each |
 | `course/` | the package the lessons import: simulated services, widgets, plots |
-| `autograder/` | the package the test cells import |
-| `coursevalidate/` | the Validate button's server side: it scores your notebook the way grading does |
+| `autograder/` | the package the test cells import, and the Validate button's server side: it checks your notebook the way grading does |
 | `run.py` | `python3 run.py lab`: set up and open the course |
 | `environment.yml`, `postBuild` | the Binder environment |
 | `pyproject.toml`, `constraints.txt` | the packages, with the exact tested versions |

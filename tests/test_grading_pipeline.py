@@ -18,7 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from conftest import ROOT, copy_course
-from coursetools.grading.demos import DEMO_TAG, defined_names, is_demo, names_used_later, skipped_demos, used_names
+from autograder.demos import DEMO_TAG, defined_names, is_demo, names_used_later, skipped_demos, used_names
 from coursetools.grading.events import EventKind, read_events
 from coursetools.layout import Assignment
 from coursetools.nbgrader_cli import nbgrader

@@ -1,7 +1,7 @@
 """The README's first command: `python3 run.py lab` serves JupyterLab on the start notebook.
 
 In the instructor's copy it says so, and keeps nbgrader's instructor tools; Validate scores
-like grading (coursevalidate) and JupyterLab shows no news in every copy. (The student
+like grading (autograder.validate) and JupyterLab shows no news in every copy. (The student
 edition's settings are tested with postBuild, which applies the same `run.py jupyter-settings`.)
 """
 from __future__ import annotations
@@ -66,4 +66,4 @@ def test_lab_command_serves_the_start_notebook_with_nbgrader() -> None:
             server.kill()
             output, _ = server.communicate()
     assert "INSTRUCTOR's copy" in output and "student edition" in output, output[:2000]
-    assert "Validate scores test cells by the course's grading rule" in output, "coursevalidate serves Validate"
+    assert "Validate scores test cells by the course's grading rule" in output, "autograder.validate serves Validate"

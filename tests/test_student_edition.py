@@ -20,7 +20,7 @@ from coursetools.student_edition import DEFAULT_REPO, MARKER, binder_url, write_
 SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
 HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 EXPECTED = {
-    ".gitignore", MARKER, "README.md", "index.ipynb", "release", "course", "autograder", "coursevalidate", "pyproject.toml",
+    ".gitignore", MARKER, "README.md", "index.ipynb", "release", "course", "autograder", "pyproject.toml",
     "constraints.txt", "environment.yml", "postBuild", "run.py", "nbgrader_config.py",
 }
 
@@ -113,8 +113,8 @@ def test_edition_leaks_no_solution_or_hidden_test(edition: Path) -> None:
 
 def test_edition_packages_and_config(edition: Path) -> None:
     pyproject = tomllib.loads((edition / "pyproject.toml").read_text())
-    assert pyproject["tool"]["setuptools"]["packages"]["find"]["include"] == ["course*", "autograder*", "coursevalidate*"]
-    for package in ("course", "autograder", "coursevalidate"):
+    assert pyproject["tool"]["setuptools"]["packages"]["find"]["include"] == ["course*", "autograder*"]
+    for package in ("course", "autograder"):
         assert (edition / package / "__init__.py").exists()
     assert pyproject["project"]["dependencies"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     config = (edition / "nbgrader_config.py").read_text()
@@ -188,7 +188,7 @@ def test_edition_postbuild_runs_in_a_scratch_environment(edition: Path, tmp_path
             extensions.update(json.loads(path.read_text()).get("ServerApp", {}).get("jpserver_extensions", {}))
     for name in ("formgrader", "assignment_list", "course_list", "validate_assignment"):
         assert extensions[f"nbgrader.server_extensions.{name}"] is False
-    assert extensions["coursevalidate"] is True, "Validate with grading's scoring rule replaces nbgrader's"
+    assert extensions["autograder.validate"] is True, "Validate with grading's scoring rule replaces nbgrader's"
     page = json.loads((prefix / "etc" / "jupyter" / "labconfig" / "page_config.json").read_text())
     disabled = {name for name, off in page["disabledExtensions"].items() if off}
     assert {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment", "@jupyter/nbgrader:menu"} <= disabled

@@ -1,6 +1,6 @@
 """Validate tells the truth: the Validate button and grading give every visible test the same verdict.
 
-The rule (coursevalidate): a test cell passes Validate when it raised no error, as at grading.
+The rule (autograder.validate): a test cell passes Validate when it raised no error, as at grading.
 """
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 
-from coursevalidate import score_like_grading
+from autograder.validate import CourseValidator, score_like_grading
 
 
 def _test_cell(*outputs: dict) -> NotebookNode:
@@ -49,3 +49,18 @@ def test_validate_shows_the_message_first_and_only_the_students_frames() -> None
     assert error.traceback[0] == "TaskLeaked: download_all left 2 tasks running: cancel them, then await them"
     assert error.traceback[-1] == student_frame
     assert not {header, test_frame, library_frame} & set(error.traceback)
+
+
+def test_validate_skips_the_demos_grading_skips(tmp_path) -> None:
+    """A lesson demo is not run by Validate, as at grading, unless a later cell reads what it binds."""
+    skipped = nbformat.v4.new_code_cell("import builtins\nbuiltins.DEMO_RAN = True", metadata={"tags": ["demo"]})
+    needed = nbformat.v4.new_code_cell("shown = 1", metadata={"tags": ["demo"]})
+    test = _test_cell()
+    test.metadata.nbgrader["schema_version"] = 3
+    test.source = 'import builtins\nassert not hasattr(builtins, "DEMO_RAN"), "a demo ran"\nassert shown == 1'
+    path = tmp_path / "lesson.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[skipped, needed, test]), path)
+    assert CourseValidator().validate(str(path)) == {}
+    test.source = test.source.replace("not hasattr", "hasattr")  # the check can fail: a failing test is reported
+    nbformat.write(nbformat.v4.new_notebook(cells=[skipped, needed, test]), path)
+    assert "failed" in CourseValidator().validate(str(path))

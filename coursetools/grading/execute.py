@@ -59,7 +59,7 @@ from nbgrader import utils
 from nbgrader.preprocessors.execute import Execute
 from traitlets import Bool, Dict, Integer
 
-from coursetools.grading.demos import skipped_demos
+from autograder.demos import skipped_demos
 from coursetools.grading.events import EventKind, GradingEvent, record_event
 from coursetools.grading.guard import GUARD_INSTALL, GUARD_RESTORE, PROBE
 from coursetools.grading.scoring import is_test_cell

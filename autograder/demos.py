@@ -5,9 +5,9 @@ binds nor an effect it has (a live measurement of servers, lag or thread costs, 
 widget; not a cell that clears a recorder later cells read). Names are checked here; effects
 are the author's promise, which tests/test_grading_pipeline.py checks by grading every
 assignment's reference, blank and wrong answers with and without the demos. Grading skips them
-(`execute.RobustExecute.skip_demos`), and so can Validate: `ExecuteWithoutDemos` is
-nbgrader's Execute preprocessor that skips them the same way; a Validator subclass lists it
-in place of Execute (`preprocessors = [CheckCellMetadata, ClearOutput, ExecuteWithoutDemos]`).
+(`coursetools.grading.execute.RobustExecute.skip_demos`), and so does the Validate button
+(`autograder.validate`), through `ExecuteWithoutDemos`: nbgrader's Execute preprocessor
+skipping them the same way. Both read the rule here, which ships to students with the autograder.
 
 The tag is read from the notebook being graded, which the student may have changed, so a
 cell is skipped only when that cannot change a verdict: it is tagged `demo`, it is not one
@@ -37,11 +37,11 @@ class ExecuteWithoutDemos(Execute):
         self._skipped = skipped_demos(nb.cells)
         return super().preprocess(nb, resources, km)
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        if cell_index in getattr(self, "_skipped", ()):
+    def preprocess_cell(self, cell, resources, index):
+        if index in self._skipped:
             cell.outputs, cell.execution_count = [], None
-            return cell
-        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
 
 def _python(source: str) -> ast.Module | None:

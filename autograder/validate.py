@@ -1,19 +1,21 @@
-"""The Validate button with grading's scoring rule, and its failures' messages first.
+"""The Validate button's server side: nbgrader's Validate, giving every test cell grading's verdict.
 
-nbgrader's Validate fails a test cell that writes anything on stderr, and gives partial credit
-for a number a test cell displays. Grading (`coursetools/robust_grading.py`) gives a test cell
-its points when it raises no error: text on stderr costs nothing, a displayed value gives no
-partial credit. A student must get the same verdict from both, so this package replaces
-nbgrader's Validate server extension (`nbgrader.server_extensions.validate_assignment`, same
-URLs, so nbgrader's Validate button talks to it unchanged) with one whose Validator
+nbgrader's Validate fails a test cell that writes anything on stderr, gives partial credit for
+a number a test cell displays, and runs every cell. Grading (`coursetools/grading/execute.py`)
+gives a test cell its points when it raises no error (text on stderr costs nothing, a
+displayed value gives no partial credit) and skips lesson demos (`autograder.demos`). A
+student must get the same verdict from both, so this module replaces nbgrader's Validate
+server extension (`nbgrader.server_extensions.validate_assignment`, same URLs, so nbgrader's
+Validate button talks to it unchanged) with one whose Validator
 
+* skips the demo cells grading skips, by the same rule;
 * scores each test cell by grading's rule: it failed when, and only when, it raised an error;
 * reports each failing test with the error's message first (`WrongResult: download_all ...`),
   then only the traceback's frames in the student's own cells (not the test cell, shown just
   above, nor installed code: the autograder, asyncio), so the diagnosis comes first.
 
-`python3 run.py lab` and postBuild switch the server extensions over (`run.py jupyter-settings`);
-the student edition ships this package beside `course` and `autograder`.
+`python3 run.py lab` and postBuild switch the server extensions over (`run.py jupyter-settings`).
+Only the Jupyter server imports this module; test cells never do.
 """
 from __future__ import annotations
 
@@ -28,8 +30,12 @@ from nbgrader.server_extensions.validate_assignment.handlers import (
     NbGraderVersionHandler,
     ValidateAssignmentHandler,
 )
+from nbgrader.preprocessors import CheckCellMetadata, ClearOutput
 from nbgrader.validator import Validator
 from tornado import web
+from traitlets import List
+
+from autograder.demos import ExecuteWithoutDemos
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 #: IPython starts the traceback entry of a frame in notebook code with this; other frames are installed code.
@@ -65,7 +71,9 @@ def score_like_grading(notebook: NotebookNode) -> NotebookNode:
 
 
 class CourseValidator(Validator):
-    """nbgrader's Validator scoring test cells the way grading does (see the module's doc)."""
+    """nbgrader's Validator running and scoring test cells the way grading does (see the module's doc)."""
+
+    preprocessors = List([CheckCellMetadata, ClearOutput, ExecuteWithoutDemos])
 
     def _preprocess(self, nb: NotebookNode) -> NotebookNode:
         return score_like_grading(super()._preprocess(nb))
@@ -93,7 +101,7 @@ class ValidateHandler(ValidateAssignmentHandler):
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "coursevalidate"}]
+    return [{"module": "autograder.validate"}]
 
 
 def _load_jupyter_server_extension(serverapp) -> None:
@@ -103,4 +111,4 @@ def _load_jupyter_server_extension(serverapp) -> None:
     base = webapp.settings["base_url"].rstrip("/")
     webapp.add_handlers(".*$", [(f"{base}/assignments/validate", ValidateHandler),
                                 (f"{base}/nbgrader_version", NbGraderVersionHandler)])
-    serverapp.log.info("Validate scores test cells by the course's grading rule (coursevalidate)")
+    serverapp.log.info("Validate scores test cells by the course's grading rule (autograder.validate)")
