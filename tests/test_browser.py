@@ -5,7 +5,11 @@ it up (the edition's own postBuild in a fresh environment, tests/binder_env.py);
 headless chromium, driven by Playwright, works through it like a student:
 
 * JupyterLab shows a student only Validate of nbgrader's tools, and no news pop-up;
-* the start page is not modified by being opened (saving it leaves its file byte for byte as it was);
+* every notebook, opened from the start page, is not modified by being opened (saving it
+  leaves its file byte for byte as it was); Run All with every exercise unsolved runs every
+  cell, and no lesson cell fails or writes on stderr; Validate names the failing behaviour in
+  its first lines; with the first exercise solved (its reference solution pasted into its
+  cell), Validate passes that exercise's tests;
 * progress bars, the lag meter and a task timeline render and finish.
 
 One JupyterLab and one browser serve every step. Screenshots go to test-artifacts/browser/.
@@ -33,8 +37,10 @@ import pytest
 
 from binder_env import binder_environment
 from conftest import ASSIGNMENTS, ROOT
-from coursetools.regenerate import kernel_metadata
+from coursetools.layout import Assignment
+from coursetools.regenerate import RUN_ON_TAG, kernel_metadata, title_of
 from coursetools.student_edition import write_student_edition
+from coursetools.submissions import solved
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -215,6 +221,23 @@ def _wait_all_ran(panel) -> None:
         time.sleep(0.5)
 
 
+def _validate(lab: Lab, panel, outcome: str) -> str:
+    """Press Validate; wait for the dialog with `outcome`; its text. The dialog stays open."""
+    from playwright.sync_api import expect
+
+    panel.locator(".validate-button").click()
+    dialog = lab.page.locator(".jp-Dialog")
+    expect(dialog.locator(f".{outcome}")).to_be_attached(timeout=RUN_TIMEOUT_MS)
+    return dialog.locator(".jp-Dialog-body").inner_text()
+
+
+def _close_dialog(lab: Lab) -> None:
+    from playwright.sync_api import expect
+
+    lab.page.keyboard.press("Escape")
+    expect(lab.page.locator(".jp-Dialog")).to_have_count(0)
+
+
 def _shut_kernels_down(lab: Lab) -> None:
     """Stop the kernels of notebooks opened before (one student, one notebook at a time)."""
     for session in lab.api("api/sessions"):
@@ -243,6 +266,30 @@ def _save_and_compare(lab: Lab, panel, path: str, before: bytes) -> None:
     assert (lab.course / path).read_bytes() == before, f"{path} changed by being opened and saved in JupyterLab"
 
 
+def _paste(lab: Lab, cell, text: str) -> None:
+    """Replace the text of `cell`'s editor with `text`, pasted as from the clipboard."""
+    editor = cell.locator(".cm-content")
+    editor.click()
+    lab.page.keyboard.press("Control+a")
+    editor.evaluate("(node, text) => { const data = new DataTransfer(); data.setData('text/plain', text);"
+                    " node.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true,"
+                    " cancelable: true})); }", text)
+
+
+def _kind(cell: nbformat.NotebookNode) -> str:
+    nbgrader = cell.metadata.get("nbgrader", {})
+    if cell.cell_type != "code":
+        return "text"
+    if nbgrader.get("solution"):
+        return "solution"
+    return "test" if nbgrader.get("grade") else "lesson"
+
+
+def _docstring(cell: nbformat.NotebookNode) -> str:
+    """A test cell's first line, without its quotes: the behaviour it checks."""
+    return cell.source.splitlines()[0].strip('"').strip()
+
+
 def test_a_student_sees_only_validate_and_no_news(lab: Lab) -> None:
     from playwright.sync_api import expect
 
@@ -265,6 +312,70 @@ def test_a_student_sees_only_validate_and_no_news(lab: Lab) -> None:
 def test_opening_the_start_page_changes_nothing(lab: Lab) -> None:
     before = (lab.course / "index.ipynb").read_bytes()
     _save_and_compare(lab, _open(lab, "index.ipynb"), "index.ipynb", before)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=[a.id for a in ASSIGNMENTS])
+def test_every_notebook_as_a_student(lab: Lab, assignment: Assignment) -> None:
+    from playwright.sync_api import expect
+
+    path = assignment.path(Path(), "release").as_posix()
+    released = nbformat.read(lab.course / path, as_version=4)
+    before = (lab.course / path).read_bytes()
+    name = assignment.number
+
+    _shut_kernels_down(lab)
+    index = _open(lab, "index.ipynb")
+    index.locator(".jp-RenderedMarkdown a", has_text=title_of(released)).first.click()
+    expect(lab.page.locator(".lm-TabBar-tab.lm-mod-current", has_text=assignment.notebook).first).to_be_visible()
+    panel = lab.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+    expect(panel.locator(".jp-RenderedMarkdown h1").first).to_contain_text(title_of(released))
+    _save_and_compare(lab, panel, path, before)
+
+    _run_all(lab, panel)
+    _wait_all_ran(panel)
+    cells = panel.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(len(released.cells))
+    troubles = []
+    for number, cell in enumerate(released.cells):
+        if _kind(cell) == "lesson":
+            errors = cells.nth(number).locator(STDERR)
+            if errors.count():
+                troubles.append(f"cell {number} ({cell.source.splitlines()[0][:60]!r}): {errors.first.text_content()[:300]}")
+    tests = [cell for cell in released.cells if _kind(cell) == "test"]
+    first_test = next(number for number, cell in enumerate(released.cells) if _kind(cell) == "test")
+    cells.nth(first_test).scroll_into_view_if_needed()
+    lab.shot(f"{name}-1-run-all-unsolved")
+    assert not troubles, "lesson cells failed or wrote on stderr with the exercises unsolved:\n" + "\n".join(troubles)
+    assert cells.nth(first_test).locator(STDERR).count(), "an unsolved exercise's test fails"
+
+    report = _validate(lab, panel, "validation-failed")
+    lab.shot(f"{name}-2-validate-unsolved")
+    lines = [line.strip() for line in report.splitlines() if line.strip()]
+    assert lines[0] == "The following cell failed:", lines[:3]
+    assert _docstring(tests[0]) in "\n".join(lines[1:3]), f"the failing behaviour first: {lines[:3]}"
+    message = next((n for n, line in enumerate(lines) if re.match(r"^[A-Z]\w*: \S", line)), None)
+    assert message is not None and message <= 12, f"the diagnosis within the first lines: {lines[:14]}"
+    _close_dialog(lab)
+
+    exercise = next(number for number, cell in enumerate(released.cells) if _kind(cell) == "solution")
+    grade_id = released.cells[exercise].metadata.nbgrader.grade_id
+    reference = next(cell.source for cell in solved(assignment.path(ROOT)).cells
+                     if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    its_tests = []
+    for cell in released.cells[exercise + 1:]:
+        if _kind(cell) == "solution":
+            break
+        if _kind(cell) == "test":
+            its_tests.append(_docstring(cell))
+    assert its_tests, f"{grade_id} has tests"
+    _paste(lab, cells.nth(exercise), reference)
+    report = _validate(lab, panel, "validation-failed" if len(its_tests) < len(tests) else "validation-success")
+    cells.nth(exercise).scroll_into_view_if_needed()
+    lab.shot(f"{name}-3-validate-one-solved")
+    still_failing = [behaviour for behaviour in its_tests if behaviour in report]
+    assert not still_failing, f"with {grade_id} solved, Validate still fails {still_failing}:\n{report[:2000]}"
+    _close_dialog(lab)
+    assert RUN_ON_TAG in released.cells[exercise].metadata.get("tags", [])
 
 
 def test_progress_bars_lag_meter_and_timeline_render(lab: Lab) -> None:

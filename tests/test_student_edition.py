@@ -145,7 +145,11 @@ def test_edition_links_resolve_and_readme_launches_binder(edition: Path) -> None
 
 
 def test_edition_notebooks_validate_as_blank_there(edition: Path) -> None:
-    """`nbgrader validate --invert` with the edition's config and packages: every exercise fails untouched."""
+    """`nbgrader validate --invert` with the edition's config and packages: every exercise fails untouched.
+
+    The edition's release notebooks are the course's (a test above compares them), so this is
+    also the course's check that no test of a blank notebook passes under nbgrader's own rule.
+    """
     notebooks = [str(a.path(edition, "release")) for a in ASSIGNMENTS]
     result = nbgrader("validate", "--invert", *notebooks, cwd=edition, check=False,
                       extra_env={"PYTHONPATH": str(edition)})
