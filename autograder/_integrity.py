@@ -78,6 +78,17 @@ def _classes_of(module: types.ModuleType) -> dict[type, dict[str, object]]:
             if isinstance(value, type) and value.__module__ == module.__name__}
 
 
+def _is_package_file(module: types.ModuleType) -> bool:
+    """A module loaded from one of the autograder's own files (not one a cell made up)."""
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None)
+    if not isinstance(module, types.ModuleType) or not isinstance(origin, str):
+        return False
+    package = Path(__file__).resolve().parent
+    path = Path(origin).resolve()
+    return path.is_file() and path.is_relative_to(package) and getattr(module, "__file__", None) == origin
+
+
 def snapshot() -> None:
     """Remember the genuine autograder (called once, when the package is imported)."""
     _watch_course()
@@ -109,7 +120,12 @@ def changes() -> list[str]:
                         if now.get(attr, _MISSING) is not value]
             changed += [f"{name}.{cls.__name__}.{attr}" for attr in now.keys() - attrs.keys()
                         if not attr.startswith("__")]
-    changed += [f"{name} (a module the autograder does not have)" for name in _protected().keys() - _modules.keys()]
+    for name in _protected().keys() - _modules.keys():
+        module = sys.modules[name]
+        if _is_package_file(module):  # imported later (autograder.validate, say): genuine
+            _modules[name] = _ModuleSnapshot(module, dict(vars(module)), _classes_of(module))
+        else:
+            changed.append(f"{name} (a module the autograder does not have)")
     changed += quick_changes()
     for name, (owner, attr) in _WATCHED.items():
         value = getattr(owner, attr, None)

@@ -132,3 +132,25 @@ def test_every_autograder_module_is_in_the_snapshot() -> None:
     missing = [n for n in names if n not in autograder._integrity._modules and n in sys.modules]
     assert not missing
     assert "course.recording" in autograder._integrity._modules
+
+
+LATE_IMPORT = """
+import sys, types
+import course
+from autograder import TamperingDetected, check
+import autograder.demos, autograder.validate  # the package's own modules, imported after the snapshot
+check(course.download, "a", expected="<html>a</html>")
+print("first check passed")
+sys.modules["autograder.fake"] = types.ModuleType("autograder.fake")  # one a cell made up
+try:
+    check(course.download, "a", expected="<html>a</html>")
+except TamperingDetected as error:
+    print("tampering:", error)
+"""
+
+
+def test_the_packages_own_modules_imported_later_are_not_tampering() -> None:
+    result = subprocess.run([sys.executable, "-c", LATE_IMPORT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "first check passed" in result.stdout.split("tampering:")[0], result.stdout
+    assert "tampering: Your code replaced autograder.fake" in result.stdout, result.stdout
