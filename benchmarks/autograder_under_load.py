@@ -19,9 +19,14 @@ it grades
 1. the whole autograder corpus (every tests/corpus/*_cases.py) against each case's expected
    verdict;
 2. every assignment's notebook (unless --quick, or only those named by --notebooks) through
-   a real kernel with nbclient, once filled with the reference solutions and once per
-   committed wrong variant (tests/variants/NN-topic/*.py): every test cell must pass for the
-   reference, and exactly the `# loses:` tests must fail for a variant;
+   a real kernel with nbclient, skipping the lesson demos as grading does, filled with the
+   reference solutions, and with the committed wrong variants (tests/variants/NN-topic/*.py)
+   in rounds, as the grading pipeline test holds them (round r: the r-th variant of each
+   exercise, the other exercises solved). Every test cell must pass for the reference, and a
+   round must fail exactly the `# loses:` tests of its variants. Where one mistake hides
+   another (exercises that build on each other), the idle round says so and each of its
+   variants is graded alone, beside the reference, under every condition; the other
+   conditions' rounds must then give the idle round's verdicts;
 
 and prints the verdict flips (0 is the target) per condition and kind; then the verdicts of
 the corpus's helper-versus-inline pairs (cases whose names differ only by `with_a_helper` /
@@ -73,18 +78,21 @@ class NotebookRun:
     """One notebook executed under one condition: expected and observed pass/fail per test cell."""
 
     assignment: str
-    submission: str                 # "reference" or the variant's file stem
+    submission: str                 # "reference", "round-N" or a variant's file stem
     expected: dict[str, bool]       # test grade_id -> should pass
     passed: dict[str, bool]         # test grade_id -> did pass
     errors: dict[str, str]          # test grade_id -> first line of its error
     seconds: float
     failure: str = ""               # why the run stopped early, if it did
+    masked: bool = False            # a round where one mistake hid another: its variants were graded alone
 
     @property
     def kind(self) -> str:
         return "reference" if self.submission == "reference" else "variants"
 
     def flips(self) -> list[str]:
+        if self.masked:
+            return []
         return [f"{self.assignment} {self.submission}: {test} "
                 f"{'passed' if self.passed.get(test) else 'failed'}, expected to "
                 f"{'pass' if should else 'fail'}{' (' + self.errors[test] + ')' if test in self.errors else ''}"
@@ -273,19 +281,40 @@ def run_notebook(assignment_id: str, submission: str, notebook, expected: dict[s
     return NotebookRun(assignment_id, submission, expected, passed, errors, time.perf_counter() - started, failure)
 
 
-def grade_notebooks(assignment_id: str) -> list[NotebookRun]:
-    """The assignment filled with the reference solutions, then with each committed wrong variant."""
+def without_demos(notebook):
+    """`notebook` with the demo cells grading skips emptied (autograder.demos decides)."""
+    from autograder.demos import skipped_demos
+
+    for index in skipped_demos(notebook.cells):
+        notebook.cells[index].source = ""
+    return notebook
+
+
+def grade_notebooks(assignment_id: str, idle: dict[str, dict[str, bool]] | None) -> list[NotebookRun]:
+    """The reference, then the variants in rounds; a round's expected verdicts are the idle
+    round's when `idle` (submission -> verdicts) holds it, else its variants' `# loses:`."""
     from coursetools.layout import Assignment
-    from coursetools.submissions import load_variants, solved, with_answer
+    from coursetools.submissions import load_variants, solved, variant_rounds, with_answer
 
     assignment = Assignment(assignment_id)
-    reference = solved(assignment.path(ROOT))
+    reference = without_demos(solved(assignment.path(ROOT)))
     tests = [c.metadata["nbgrader"]["grade_id"] for c in test_cells(reference)]
     runs = [run_notebook(assignment_id, "reference", reference, dict.fromkeys(tests, True))]
-    for variant in load_variants(VARIANTS, assignment):
-        expected = {test: test not in variant.loses for test in tests}
-        notebook = with_answer(reference, variant.solution_id, variant.code)
-        runs.append(run_notebook(assignment_id, f"{variant.solution_id}--{variant.mistake}", notebook, expected))
+    for number, chosen in enumerate(variant_rounds(load_variants(VARIANTS, assignment)), start=1):
+        named = {test for variant in chosen for test in variant.loses}
+        declared = {test: test not in named for test in tests}
+        submission = f"round-{number}"
+        notebook = reference
+        for variant in chosen:
+            notebook = with_answer(notebook, variant.solution_id, variant.code)
+        run = run_notebook(assignment_id, submission, notebook, idle[submission] if idle and submission in idle else declared)
+        masked = run.passed != declared if idle is None else idle.get(submission) != declared
+        runs.append(NotebookRun(**{**run.__dict__, "masked": masked}) if masked and idle is None else run)
+        if masked:
+            for variant in chosen:
+                expected = {test: test not in variant.loses for test in tests}
+                notebook = with_answer(reference, variant.solution_id, variant.code)
+                runs.append(run_notebook(assignment_id, f"{variant.solution_id}--{variant.mistake}", notebook, expected))
     return runs
 
 
@@ -334,7 +363,8 @@ def speed_figures() -> SpeedFigures:
                         sequential, sequential_verdict, concurrent, concurrent_verdict)
 
 
-def grade_condition(condition: str, notebooks: tuple[str, ...], cgroup: str) -> ConditionResult:
+def grade_condition(condition: str, notebooks: tuple[str, ...], cgroup: str,
+                    idle: dict[tuple[str, str], dict[str, bool]] | None) -> ConditionResult:
     """Worker entry point: join `cgroup` (if named), then grade the corpus and `notebooks` (assignment ids)."""
     if cgroup and (reason := join_quota_cgroup(cgroup)):
         return ConditionResult(condition, note=reason, skipped=True)
@@ -344,14 +374,16 @@ def grade_condition(condition: str, notebooks: tuple[str, ...], cgroup: str) -> 
         result.corpus, result.corpus_messages = grade_corpus()
         result.corpus_seconds = time.perf_counter() - started
         for assignment_id in notebooks:
-            result.notebooks += grade_notebooks(assignment_id)
+            rounds = None if idle is None else {s: v for (a, s), v in idle.items() if a == assignment_id}
+            result.notebooks += grade_notebooks(assignment_id, rounds)
         result.speed = speed_figures()
     return result
 
 
 # --- the conditions, run from this process -----------------------------------------------
 
-def run_condition(condition: str, notebooks: tuple[str, ...], load_limit: float) -> ConditionResult:
+def run_condition(condition: str, notebooks: tuple[str, ...], load_limit: float,
+                  idle: dict[tuple[str, str], dict[str, bool]] | None = None) -> ConditionResult:
     """Grade the corpus and `notebooks` in a fresh worker process under `condition`; load and cgroup are undone after."""
     from coursetools.sandbox import remove_cgroups
 
@@ -372,7 +404,7 @@ def run_condition(condition: str, notebooks: tuple[str, ...], load_limit: float)
             if note:
                 print(f"  {note}", flush=True)
             with concurrent.futures.ProcessPoolExecutor(1, mp_context=spawn) as worker:
-                result = worker.submit(grade_condition, condition, notebooks, cgroup).result()
+                result = worker.submit(grade_condition, condition, notebooks, cgroup, idle).result()
     finally:
         if cgroup:
             remove_cgroups(cgroup)
@@ -422,6 +454,11 @@ def report_condition(result: ConditionResult) -> None:
             print(f"  verdict flips, {kind}: {flipped} of {graded} {unit}")
             for line in lines:
                 print(f"    {line}")
+    for run in result.notebooks:
+        if run.masked:
+            hidden = sorted(test for test, should in run.expected.items() if run.passed.get(test) != should)
+            print(f"  {run.assignment} {run.submission}: one mistake hid another ({', '.join(hidden)}): "
+                  "its variants were graded alone")
     speed = result.speed
     if speed:
         print(f"  check() of a trivial coroutine: {speed.check_trivial * 1e3:.2f} ms per call "
@@ -534,7 +571,13 @@ def main() -> int:
     print(f"corpus: {len(autograder_cases.CASES)} cases; notebooks: {', '.join(notebooks) or 'none'}; "
           f"conditions: {', '.join(conditions)}; machine: {os.cpu_count()} cores (figures are noisy when "
           f"the machine is shared)", flush=True)
-    results = [run_condition(condition, notebooks, args.load_limit) for condition in conditions]
+    results: list[ConditionResult] = []
+    idle = None  # the idle rounds' verdicts, which the loaded conditions' rounds must give
+    for condition in conditions:
+        results.append(run_condition(condition, notebooks, args.load_limit, idle))
+        if condition == "idle" and not results[-1].skipped:
+            idle = {(run.assignment, run.submission): run.passed for run in results[-1].notebooks
+                    if run.submission.startswith("round-")}
     flipped = print_summary(results)
     disagreements = print_style_pairs(results)
     return 1 if flipped or disagreements else 0

@@ -46,6 +46,16 @@ def load_variants(folder: Path, assignment: Assignment) -> list[Variant]:
     return variants
 
 
+def variant_rounds(variants: list[Variant]) -> list[list[Variant]]:
+    """Variants grouped so that one notebook can hold each group: round r holds the r-th
+    variant of each exercise that has one, so no two in a round answer the same exercise."""
+    by_exercise: dict[str, list[Variant]] = {}
+    for variant in variants:
+        by_exercise.setdefault(variant.solution_id, []).append(variant)
+    depth = max((len(found) for found in by_exercise.values()), default=0)
+    return [[found[r] for found in by_exercise.values() if r < len(found)] for r in range(depth)]
+
+
 def solved(source_notebook: Path) -> nbformat.NotebookNode:
     """The source notebook as a student who wrote the reference solutions would submit it."""
     notebook = nbformat.read(source_notebook, as_version=4)

@@ -41,7 +41,7 @@ from conftest import ROOT, copy_course
 from coursetools.grading.events import EventKind, read_events
 from coursetools.layout import Assignment
 from coursetools.nbgrader_cli import environment, nbgrader
-from coursetools.submissions import Variant, load_variants, solved, submit, with_answer
+from coursetools.submissions import Variant, load_variants, solved, submit, variant_rounds, with_answer
 
 VARIANTS = ROOT / "tests" / "variants"
 GRADING_TIMEOUT = 1200
@@ -54,15 +54,6 @@ def _tree_digest(folder: Path) -> str:
             digest.update(str(path.relative_to(folder)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
-
-
-def rounds(variants: list[Variant]) -> list[list[Variant]]:
-    """Round r: the r-th variant of each exercise that has one."""
-    by_exercise: dict[str, list[Variant]] = {}
-    for variant in variants:
-        by_exercise.setdefault(variant.solution_id, []).append(variant)
-    depth = max((len(found) for found in by_exercise.values()), default=0)
-    return [[found[r] for found in by_exercise.values() if r < len(found)] for r in range(depth)]
 
 
 def _filled(release: nbformat.NotebookNode, answers: dict[str, str]) -> nbformat.NotebookNode:
@@ -82,7 +73,7 @@ def students(assignment: Assignment, course: Path) -> tuple[dict[str, nbformat.N
     notebooks = {"reference": _filled(release, answers), "blank": release,
                  "skipping": _filled(release, {k: v for n, (k, v) in enumerate(answers.items()) if n % 2})}
     in_round: dict[str, list[Variant]] = {}
-    for number, chosen in enumerate(rounds(load_variants(VARIANTS, assignment)), start=1):
+    for number, chosen in enumerate(variant_rounds(load_variants(VARIANTS, assignment)), start=1):
         notebooks[f"round-{number}"] = _filled(release, {**answers, **{v.solution_id: v.code for v in chosen}})
         in_round[f"round-{number}"] = chosen
     return notebooks, in_round
@@ -173,7 +164,7 @@ def test_autograde_validate_export_and_feedback(assignment: Assignment, tmp_path
 def test_rounds_hold_every_variant_once_and_one_per_exercise() -> None:
     variants = [Variant("a", exercise, mistake, "", ()) for exercise, mistake in
                 [("x", "1"), ("x", "2"), ("x", "3"), ("y", "1"), ("z", "1"), ("z", "2")]]
-    grouped = rounds(variants)
+    grouped = variant_rounds(variants)
     assert sorted(v.student for found in grouped for v in found) == sorted(v.student for v in variants)
     assert all(len({v.solution_id for v in found}) == len(found) for found in grouped)
     assert [len(found) for found in grouped] == [3, 2, 1]
