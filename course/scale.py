@@ -34,6 +34,8 @@ import time
 from dataclasses import asdict, dataclass
 from typing import AsyncIterator, Literal, Sequence
 
+from course import children
+
 try:
     import resource
 except ImportError:  # Windows
@@ -348,8 +350,7 @@ async def _child(*args: str) -> AsyncIterator[asyncio.subprocess.Process]:
     try:
         yield process
     finally:
-        if process.returncode is None:
-            process.kill()
+        children.send(process)
         await process.wait()
 
 

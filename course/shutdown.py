@@ -23,6 +23,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 
+from course import children
+
 
 @dataclass
 class ServiceEvent:
@@ -97,13 +99,13 @@ async def observe_shutdown(handle_signals: bool, *, workers: int = 3, job_second
         await asyncio.sleep(run_for)
         seen.running_at_signal = len(seen.started - seen.finished)
         signalled = time.monotonic()
-        process.send_signal(signal.SIGTERM)
+        children.send(process, signal.SIGTERM)
         await reading
         seen.exit_status = await process.wait()
         seen.seconds_to_exit = time.monotonic() - signalled
     finally:
         if process.returncode is None:
-            process.kill()
+            children.send(process)
             await process.wait()
     return seen
 
