@@ -4,9 +4,9 @@ Inside one `nbgrader autograde` (configured in nbgrader_config.py):
   restore_cells.py  put back deleted or re-labelled instructor cells (sanitize step)
   execute.py        run the notebook cell by cell, surviving hostile cells, in the sandbox
   guard.py          the code run inside the kernel: the guard before tests, the health probe
-  demos.py          lesson cells tagged `demo` are not run (grading and Validate)
   scoring.py        the course's scoring rule for test cells
   events.py         what the grader repaired, recorded as data in the autograded notebook
+  (autograder/demos.py decides which lesson cells tagged `demo` need not run, here and in Validate)
 
 `python3 run.py grade-class` (a whole class, on Dask):
   cli.py            the command line

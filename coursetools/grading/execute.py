@@ -7,7 +7,7 @@ in nbgrader_config.py) runs the notebook in the same order, in a sandboxed kerne
 (coursetools/sandbox/), and handles each cell on its own:
 
 * **Lesson demos are not run:** a code cell tagged `demo` (it only measures and shows) is
-  skipped and its outputs cleared, when that cannot change a verdict (demos.py says when).
+  skipped and its outputs cleared, when that cannot change a verdict (autograder/demos.py says when).
   Grading pays for the exercises, not for the lessons' live measurements (`skip_demos`).
 
 * **A cell that runs past `Execute.timeout`** is interrupted. Its output gets a
