@@ -55,6 +55,8 @@ _CONNECT_WINDOW = 128
 _BACKLOG = 2 * _CONNECT_WINDOW
 #: Real seconds after which a measurement is abandoned (its processes are killed).
 _TIMEOUT = 120.0
+#: Real seconds a measurement may always take, even once compare()'s budget is spent.
+_LEAST_RUN = 10.0
 
 
 @dataclass
@@ -354,32 +356,43 @@ async def _child(*args: str) -> AsyncIterator[asyncio.subprocess.Process]:
         await process.wait()
 
 
-async def measure(model: Model, connections: int, *, sockets: bool = True, seconds: float = 0.5) -> Measurement:
+async def measure(model: Model, connections: int, *, sockets: bool = True, seconds: float = 0.5,
+                  timeout: float = _TIMEOUT) -> Measurement:
     """Serve `connections` concurrent connections with `model` in child processes; measure them.
 
     Real sockets (and `seconds` of requests) if `sockets` and the descriptor limit allows,
-    sleepers otherwise. Stops and reaps every process it starts.
+    sleepers otherwise. Stops and reaps every process it starts. A run that takes longer than
+    `timeout` seconds (a machine under heavy load) is stopped and reported as not measured.
     """
+    kind = "sockets" if sockets and sockets_fit(connections) else "sleepers"
     room = thread_room()
     if model == "threads" and room is not None and room < connections + _SPARE_THREADS:
-        return Measurement(model, connections, "sockets" if sockets and sockets_fit(connections) else "sleepers",
-                           0, float("nan"), 0, 0, None,
+        return Measurement(model, connections, kind, 0, float("nan"), 0, 0, None,
                            f"not tried: {connections:,} threads would reach this kernel's cap on processes and "
                            f"threads (room for about {room:,} more)")
-    async with asyncio.timeout(_TIMEOUT):
-        if not (sockets and sockets_fit(connections)):
-            async with _child("sleepers", model, str(connections)) as sleepers:
-                server = ServerReport(**await _json_line(sleepers.stdout))
-            return Measurement(model, connections, "sleepers", server.started, server.startup_seconds,
-                               server.resident_bytes, server.reserved_bytes, None, server.error)
-        async with _child("serve", model, str(connections)) as serving:
-            port = (await _json_line(serving.stdout))["port"]
-            async with _child("client", str(port), str(connections), str(seconds)) as client:
-                server = ServerReport(**await _json_line(serving.stdout))
-                if server.error:
-                    return Measurement(model, connections, "sockets", server.started, float("nan"),
-                                       server.resident_bytes, server.reserved_bytes, None, server.error)
-                report = ClientReport(**await _json_line(client.stdout))
+    try:
+        async with asyncio.timeout(timeout):
+            return await _measure(model, connections, kind, seconds)
+    except TimeoutError:
+        return Measurement(model, connections, kind, 0, float("nan"), 0, 0, None,
+                           f"not measured: {connections:,} {model} took longer than {timeout:.0f} s "
+                           "on this machine just now")
+
+
+async def _measure(model: Model, connections: int, kind: str, seconds: float) -> Measurement:
+    if kind == "sleepers":
+        async with _child("sleepers", model, str(connections)) as sleepers:
+            server = ServerReport(**await _json_line(sleepers.stdout))
+        return Measurement(model, connections, "sleepers", server.started, server.startup_seconds,
+                           server.resident_bytes, server.reserved_bytes, None, server.error)
+    async with _child("serve", model, str(connections)) as serving:
+        port = (await _json_line(serving.stdout))["port"]
+        async with _child("client", str(port), str(connections), str(seconds)) as client:
+            server = ServerReport(**await _json_line(serving.stdout))
+            if server.error:
+                return Measurement(model, connections, "sockets", server.started, float("nan"),
+                                   server.resident_bytes, server.reserved_bytes, None, server.error)
+            report = ClientReport(**await _json_line(client.stdout))
     return Measurement(model, connections, "sockets", server.started, report.startup_seconds,
                        server.resident_bytes, server.reserved_bytes, report.requests / report.seconds)
 
@@ -391,7 +404,10 @@ async def compare(sizes: Sequence[int], repeats: int = 3, *, sockets: bool = Tru
 
     With a `budget` (real seconds for the whole call), no new round of a size starts if it
     would end past the budget, judging by that size's last round (each size gets at least
-    one round): `Measurement.runs` says how many runs each median is made of.
+    one round), and a run still going when the budget is spent (at least `_LEAST_RUN` seconds
+    after it began) is stopped and reported as not measured: the call ends soon after the
+    budget however loaded the machine is. `Measurement.runs` says how many runs each median
+    is made of; runs that were not measured count only if no run was.
     """
     runs: dict[tuple[Model, int], list[Measurement]] = {}
     began = time.perf_counter()
@@ -402,9 +418,11 @@ async def compare(sizes: Sequence[int], repeats: int = 3, *, sockets: bool = Tru
                 break  # another round as long as the last one would end past the budget
             last_round_began = round_began
             for model in MODELS:
+                left = _TIMEOUT if budget is None else budget - (time.perf_counter() - began)
                 runs.setdefault((model, size), []).append(
-                    await measure(model, size, sockets=sockets, seconds=seconds))
-    return {key: median_of(values) for key, values in runs.items()}
+                    await measure(model, size, sockets=sockets, seconds=seconds,
+                                  timeout=min(_TIMEOUT, max(left, _LEAST_RUN))))
+    return {key: median_of([run for run in values if run.started] or values) for key, values in runs.items()}
 
 
 def median_of(runs: Sequence[Measurement]) -> Measurement:

@@ -85,6 +85,13 @@ def test_a_measurement_reaps_its_processes(model: str) -> None:
     assert _process_holdings()["children"] == []
 
 
+def test_a_measurement_past_its_time_is_stopped_and_reported() -> None:
+    """On a machine too loaded to finish in time, a run is cut, says so, and leaves nothing running."""
+    measurement = asyncio.run(course.scale.measure("threads", 2_000, timeout=0.05))
+    assert measurement.started == 0 and "not measured" in measurement.error
+    assert _process_holdings()["children"] == []
+
+
 def test_sleepers_measure_without_sockets() -> None:
     measurement = asyncio.run(course.scale.measure("threads", 30, sockets=False))
     assert (measurement.kind, measurement.started, measurement.requests_per_second) == ("sleepers", 30, None)
